@@ -1,0 +1,164 @@
+"""The endpoint admin with its Handover Settings, and the base of every provider's inline."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Model, QuerySet
+from django.forms.models import BaseInlineFormSet
+from django.forms.utils import ErrorDict
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from endpoints.models import Endpoint
+from endpoints.providers import get_providers, provider_choices
+from endpoints.validators import printable
+
+
+class ProviderSettingsFormSet(BaseInlineFormSet):
+    """A provider's settings on the endpoint page: validated and saved only while selected.
+
+    While another provider is selected, whatever was stored stays as it was (inactive),
+    and the hidden fields are neither required nor saved.
+    """
+
+    provider_id: str
+
+    @property
+    def is_active(self) -> bool:
+        return self.instance.handover_provider == self.provider_id
+
+    def full_clean(self) -> None:
+        if not (self.is_bound and not self.is_active):
+            super().full_clean()
+            return
+        self._errors = []
+        self._non_form_errors = self.error_class(error_class="nonform", renderer=self.renderer)
+        for form in self.forms:
+            form._errors = ErrorDict()
+            form.cleaned_data = {}
+
+    def save(self, commit: bool = True) -> list[Model]:
+        if self.is_active:
+            return super().save(commit)
+        self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
+        return []
+
+
+class ProviderSettingsInline(admin.StackedInline):
+    """Base of a provider's settings inline: one settings row per endpoint, shown on demand.
+
+    The fieldset carries the classes ``provider-settings provider-<id>`` that
+    ``handover/provider-settings.js`` reveals when the provider is chosen.
+    """
+
+    provider_id: str
+    formset = ProviderSettingsFormSet
+    min_num = 1
+    max_num = 1
+    extra = 0
+    can_delete = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.classes = ("provider-settings", f"provider-{self.provider_id}")
+
+    def get_formset(self, request: HttpRequest, obj: Model | None = None, **kwargs: Any) -> Any:
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.provider_id = self.provider_id
+        return formset
+
+
+class EndpointAdminForm(forms.ModelForm):
+    handover_provider = forms.ChoiceField(
+        label=Endpoint._meta.get_field("handover_provider").verbose_name,
+        help_text=Endpoint._meta.get_field("handover_provider").help_text,
+    )
+
+    class Meta:
+        model = Endpoint
+        fields = ["name", "channel_type", "callback_url", "handover_provider"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["handover_provider"]
+        field.choices = provider_choices()
+        labels = ", ".join(label for _id, label in field.choices)
+        field.error_messages["invalid_choice"] = _(
+            "“%(value)s” is not a handover provider. Choose one of: {labels}."
+        ).format(labels=labels)
+
+    def add_error(self, field: str | None, error: Any) -> None:
+        # Echo a bad choice printable and bounded, never raw.
+        for item in getattr(error, "error_list", []):
+            if item.params and "value" in item.params:
+                item.params = {**item.params, "value": printable(item.params["value"])}
+        super().add_error(field, error)
+
+
+class HandoverProviderFilter(admin.SimpleListFilter):
+    title = _("Handover Provider")
+    parameter_name = "handover_provider"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return provider_choices()
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value():
+            return queryset.filter(handover_provider=self.value())
+        return queryset
+
+
+@admin.register(Endpoint)
+class EndpointAdmin(admin.ModelAdmin):
+    form = EndpointAdminForm
+    list_display = ["name", "channel_type", "provider_label", "public_id", "updated_at"]
+    list_filter = ["channel_type", HandoverProviderFilter]
+    search_fields = ["name"]
+    search_help_text = _("Search by name, or by public ID (the whole UUID).")
+    readonly_fields = ["public_id", "created_at", "updated_at"]
+
+    class Media:
+        js = ["handover/provider-settings.js"]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Endpoint | None = None) -> Any:
+        general = ["name", "channel_type", "callback_url"]
+        if obj is not None:
+            general += ["public_id", "created_at", "updated_at"]
+        return [
+            (None, {"fields": general}),
+            (
+                _("Handover Settings"),
+                {
+                    "fields": ["handover_provider"],
+                    "description": _(
+                        "The provider's settings below are used only while it is selected; "
+                        "switching to another provider keeps them, inactive."
+                    ),
+                },
+            ),
+        ]
+
+    def get_inlines(self, request: HttpRequest, obj: Endpoint | None) -> list[Any]:
+        return [
+            inline
+            for provider in get_providers().values()
+            if (inline := provider.get_admin_inline()) is not None
+        ]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            public_id = uuid.UUID(search_term.strip())
+        except ValueError:
+            return results, may_have_duplicates
+        return results | queryset.filter(public_id=public_id), may_have_duplicates
+
+    @admin.display(description=_("Handover Provider"), ordering="handover_provider")
+    def provider_label(self, obj: Endpoint) -> str:
+        return dict(provider_choices()).get(obj.handover_provider, obj.handover_provider)

@@ -1,0 +1,78 @@
+"""System checks: configuration problems stop the app with a message that says how to fix them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+
+from endpoints import crypto
+from endpoints.providers import get_providers
+
+RANDOM_VALUE_COMMAND = (
+    'python -c "from django.core.management.utils import get_random_secret_key as k; print(k())"'
+)
+
+
+@checks.register()
+def check_secret_key(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    try:
+        secret_key = settings.SECRET_KEY
+    except ImproperlyConfigured:
+        secret_key = ""
+    if secret_key:
+        return []
+    return [
+        checks.Error(
+            "SECRET_KEY is not set.",
+            hint=(
+                "Set the SECRET_KEY environment variable to a long random value: "
+                + RANDOM_VALUE_COMMAND
+            ),
+            id="handover_portal.E001",
+        )
+    ]
+
+
+@checks.register()
+def check_encryption_keys(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    try:
+        keys = crypto.parse_keys(settings.FIELD_ENCRYPTION_KEYS)
+    except ValueError as error:
+        return [
+            checks.Error(
+                f"FIELD_ENCRYPTION_KEYS: {error}.",
+                hint="Replace it with a key from `python manage.py generate_encryption_key`.",
+                id="handover_portal.E003",
+            )
+        ]
+    if keys:
+        return []
+    return [
+        checks.Error(
+            "FIELD_ENCRYPTION_KEYS is not set: stored secrets cannot be encrypted or read.",
+            hint=(
+                "Set FIELD_ENCRYPTION_KEYS to a key from `python manage.py "
+                "generate_encryption_key` (comma-separated: the first encrypts, all decrypt). "
+                "Keep it apart from SECRET_KEY and back it up: without it no secret is readable."
+            ),
+            id="handover_portal.E002",
+        )
+    ]
+
+
+@checks.register()
+def check_handover_providers(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    try:
+        get_providers()
+    except ImproperlyConfigured as error:
+        return [
+            checks.Error(
+                str(error),
+                hint="List HandoverProvider subclasses by dotted path in HANDOVER_PROVIDERS.",
+                id="handover_portal.E004",
+            )
+        ]
+    return []

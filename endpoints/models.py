@@ -1,0 +1,93 @@
+"""Endpoints: the channels through which a bot talks to users, and their handover provider."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from endpoints.providers import NO_PROVIDER, HandoverProvider, UnknownProvider, get_provider
+from endpoints.validators import printable, reject_control_characters
+
+
+class ChannelType(models.TextChoices):
+    WEBCHAT = "webchat", _("Webchat")
+    REST = "rest", _("REST")
+    SOCKET = "socket", _("Socket")
+    WEBHOOK = "webhook", _("Webhook")
+
+
+class Endpoint(models.Model):
+    """A channel through which a bot talks to users, and who takes over when a human is needed.
+
+    ``handover_provider`` stores a provider id from the registry
+    (``endpoints.providers``); its choices are built at run time, so adding a provider
+    needs no migration.
+    """
+
+    name = models.CharField(_("name"), max_length=100, validators=[reject_control_characters])
+    public_id = models.UUIDField(
+        _("public ID"),
+        default=uuid.uuid4,
+        unique=True,
+        editable=False,
+        help_text=_("The endpoint's stable identifier in URLs and the API."),
+    )
+    channel_type = models.CharField(
+        _("channel type"), max_length=20, choices=ChannelType.choices, default=ChannelType.WEBCHAT
+    )
+    handover_provider = models.CharField(
+        _("Handover Provider"),
+        max_length=50,
+        default=NO_PROVIDER,
+        help_text=_("Who takes over a conversation when the user needs a human agent."),
+    )
+    callback_url = models.URLField(
+        _("callback URL"),
+        max_length=500,
+        blank=True,
+        validators=[URLValidator(schemes=["https", "http"])],
+        help_text=_(
+            "Optional. Where agent messages and handover events are pushed to the channel."
+        ),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("endpoint")
+        verbose_name_plural = _("endpoints")
+        indexes = [models.Index(fields=["handover_provider"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        super().clean()
+        try:
+            get_provider(self.handover_provider)
+        except UnknownProvider:
+            raise ValidationError(
+                {
+                    "handover_provider": _(
+                        "“%(value)s” is not a handover provider. Choose a listed provider."
+                    )
+                    % {"value": printable(self.handover_provider)}
+                }
+            ) from None
+
+    def get_provider(self) -> HandoverProvider:
+        """The handover provider this endpoint uses."""
+        return get_provider(self.handover_provider)
+
+    def get_provider_settings(self) -> models.Model | None:
+        """The stored settings of the selected provider, if it has any."""
+        return self.get_provider().get_settings(self)
+
+    def handover_refusal(self) -> str | None:
+        """Why a handover cannot start on this endpoint now, or ``None`` when it can."""
+        return self.get_provider().handover_refusal(self)

@@ -1,0 +1,50 @@
+"""Admin for Genesys Cloud: the settings inline on the endpoint page and OAuth2 connections."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
+
+from endpoints.admin import ProviderSettingsInline
+from endpoints.fields import secret_state
+from genesys.forms import GenesysSettingsForm, OAuth2ConnectionForm
+from genesys.models import GenesysSettings, OAuth2Connection
+
+sensitive_secret = method_decorator(sensitive_post_parameters("client_secret"))
+
+
+class GenesysSettingsInline(ProviderSettingsInline):
+    provider_id = "genesys"
+    model = GenesysSettings
+    form = GenesysSettingsForm
+    verbose_name = _("Genesys Cloud")
+    verbose_name_plural = _("Genesys Cloud")
+
+
+@admin.register(OAuth2Connection)
+class OAuth2ConnectionAdmin(admin.ModelAdmin):
+    form = OAuth2ConnectionForm
+    fields = ["name", "oauth_url", "client_id", "client_secret", "scope"]
+    list_display = ["name", "oauth_url", "client_id", "secret_status", "updated_at"]
+    search_fields = ["name", "client_id"]
+
+    @sensitive_secret
+    def add_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return super().add_view(request, *args, **kwargs)
+
+    @sensitive_secret
+    def change_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return super().change_view(request, *args, **kwargs)
+
+    @admin.display(description=_("Client Secret"))
+    def secret_status(self, obj: OAuth2Connection) -> str:
+        return {
+            "set": _("set"),
+            "unset": _("not set"),
+            "unreadable": _("unreadable, enter it again"),
+        }[secret_state(obj, "client_secret")]

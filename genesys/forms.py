@@ -1,0 +1,148 @@
+"""Forms for the Genesys Cloud settings and OAuth2 connections, with errors that say the fix."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from endpoints.fields import secret_state
+from endpoints.validators import reject_control_characters
+from genesys import regions
+from genesys.models import SESSION_DURATION_MAX, GenesysSettings, OAuth2Connection
+
+UUID_EXAMPLE = "0f4e6f4c-6a1e-4f3c-9a8d-3d2b7e5c1a90"
+INVALID_UUID = _("Enter a valid ID: a UUID such as %(example)s.") % {"example": UUID_EXAMPLE}
+SESSION_DURATION_ERROR = _("Enter a whole number of minutes from 1 to %(max)d.") % {
+    "max": SESSION_DURATION_MAX
+}
+_QUEUE_ID_IN_URL = re.compile(r"/queues/([0-9a-fA-F-]{36})(?:[/?#]|$)")
+
+
+class RegionHostField(forms.ChoiceField):
+    """A select of the Genesys Cloud regions that also accepts a pasted host or URL."""
+
+    def __init__(self, *, max_length: int | None = None, empty_value: Any = "", **kwargs: Any):
+        kwargs.setdefault("choices", [("", "---------"), *regions.region_choices()])
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> str:
+        value = super().to_python(value)
+        return regions.normalise_host(value) if value else ""
+
+    def validate(self, value: str) -> None:
+        # normalise_host() already refused anything outside the region table.
+        forms.Field.validate(self, value)
+
+
+class QueueIdField(forms.UUIDField):
+    """A queue's UUID, also taken from a pasted Genesys Cloud queue page address."""
+
+    def to_python(self, value: Any) -> uuid.UUID | None:
+        text = str(value or "").strip()
+        if "/" in text or ":" in text:
+            match = _QUEUE_ID_IN_URL.search(text)
+            if match is None:
+                raise ValidationError(
+                    _(
+                        "That address has no queue ID in it. Open the queue in Genesys Cloud "
+                        "(Admin → Contact Center → Queues) and copy its address, e.g. "
+                        "https://apps.mypurecloud.de/directory/#/admin/organization/queues/"
+                        "%(example)s/general, or paste just the ID."
+                    ),
+                    code="no_queue_id",
+                    params={"example": UUID_EXAMPLE},
+                )
+            text = match.group(1)
+        return super().to_python(text)
+
+
+def _uuid_error_messages() -> dict[str, Any]:
+    return {"invalid": INVALID_UUID}
+
+
+class GenesysSettingsForm(forms.ModelForm):
+    """The Genesys Cloud part of the Handover Settings."""
+
+    class Meta:
+        model = GenesysSettings
+        fields = [
+            "host",
+            "organization_id",
+            "deployment_id",
+            "queue_name",
+            "queue_id",
+            "session_duration_minutes",
+            "send_profile_information",
+            "node_authentication",
+        ]
+        field_classes = {"host": RegionHostField, "queue_id": QueueIdField}
+        widgets = {"queue_id": forms.TextInput(attrs={"size": 60})}
+        error_messages = {
+            "organization_id": _uuid_error_messages(),
+            "deployment_id": _uuid_error_messages(),
+            "queue_id": _uuid_error_messages(),
+            "session_duration_minutes": {
+                code: SESSION_DURATION_ERROR for code in ("invalid", "min_value", "max_value")
+            },
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        duration = self.fields["session_duration_minutes"]
+        duration.widget.attrs.update({"min": 1, "max": SESSION_DURATION_MAX, "step": 1})
+
+
+class OAuth2ConnectionForm(forms.ModelForm):
+    """An OAuth2 connection; the Client Secret is write-only (blank on edit keeps it)."""
+
+    client_secret = forms.CharField(
+        label=_("Client Secret"),
+        required=False,
+        strip=True,
+        max_length=1000,
+        validators=[reject_control_characters],
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+
+    class Meta:
+        model = OAuth2Connection
+        fields = ["name", "oauth_url", "client_id", "scope"]
+        # The model field is never filled from the form directly: see save().
+        exclude = ["client_secret"]  # noqa: DJ006 (fields is set; this keeps the admin off it)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.credential_status = (
+            secret_state(self.instance, "client_secret") if self.instance.pk else "unset"
+        )
+        self.fields["client_secret"].help_text = {
+            "set": _("A secret is stored. Leave blank to keep it; type a new one to replace it."),
+            "unset": _(
+                "In Genesys Cloud: Admin → Integrations → OAuth → your client → Client Details. "
+                "Stored encrypted; never shown again."
+            ),
+            "unreadable": _(
+                "Secret unreadable (the key it was encrypted with is gone): enter it again."
+            ),
+        }[self.credential_status]
+
+    def clean_client_secret(self) -> str:
+        secret = self.cleaned_data["client_secret"]
+        if not secret and self.credential_status == "unreadable":
+            raise ValidationError(
+                _("The stored secret is unreadable: enter it again."), code="unreadable"
+            )
+        if not secret and self.credential_status == "unset":
+            raise ValidationError(_("Enter the OAuth client's secret."), code="required")
+        return secret
+
+    def save(self, commit: bool = True) -> OAuth2Connection:
+        secret = self.cleaned_data.get("client_secret")
+        if secret:
+            self.instance.client_secret = secret
+        return super().save(commit)

@@ -1,0 +1,208 @@
+"""Genesys Cloud settings of an endpoint, and the OAuth2 connections they authenticate with."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from endpoints.fields import EncryptedTextField
+from endpoints.models import Endpoint
+from endpoints.validators import reject_control_characters
+from genesys import regions
+
+SESSION_DURATION_DEFAULT = 20
+SESSION_DURATION_MAX = 1440
+
+
+def validate_region_host(value: str) -> None:
+    if regions.normalise_host(value) != value:
+        raise ValidationError(
+            _("Store the region's base domain, e.g. mypurecloud.de."), code="not_normalised"
+        )
+
+
+def validate_oauth_url(value: str) -> None:
+    regions.region_for_oauth_url(value)
+
+
+class OAuth2Connection(models.Model):
+    """An OAuth2 client-credentials connection (type ``http_oauth2``) to Genesys Cloud.
+
+    Reusable by many endpoints. The client secret is encrypted at rest and write-only.
+    """
+
+    connection_type = "http_oauth2"
+
+    name = models.CharField(
+        _("name"),
+        max_length=100,
+        unique=True,
+        validators=[reject_control_characters],
+        help_text=_("A name to recognise this connection by, e.g. “Genesys EU OAuth client”."),
+    )
+    oauth_url = models.URLField(
+        _("OAuth URL"),
+        max_length=200,
+        validators=[validate_oauth_url],
+        help_text=_(
+            "The token URL of your Genesys Cloud region: https://login.<region host>/oauth/token, "
+            "e.g. https://login.mypurecloud.de/oauth/token."
+        ),
+    )
+    client_id = models.CharField(
+        _("Client ID"),
+        max_length=200,
+        validators=[reject_control_characters],
+        help_text=_(
+            "In Genesys Cloud: Admin → Integrations → OAuth → your client (grant type "
+            "Client Credentials) → Client Details → Client ID."
+        ),
+    )
+    client_secret = EncryptedTextField(
+        _("Client Secret"),
+        blank=True,
+        help_text=_("Same page as the Client ID. Stored encrypted; never shown again."),
+    )
+    scope = models.CharField(
+        _("Scope"),
+        max_length=500,
+        blank=True,
+        validators=[reject_control_characters],
+        help_text=_(
+            "Optional. Genesys Cloud ignores scopes for client credentials (the client's roles "
+            "decide); set one only if your setup needs it."
+        ),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("OAuth2 connection")
+        verbose_name_plural = _("OAuth2 connections")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def region(self) -> regions.Region | None:
+        """The Genesys Cloud region the OAuth URL logs in to, or ``None`` if it is not valid."""
+        try:
+            return regions.region_for_oauth_url(self.oauth_url)
+        except ValidationError:
+            return None
+
+
+class GenesysSettings(models.Model):
+    """An endpoint's Genesys Cloud handover settings (web chat v2 guest API).
+
+    Kept while another provider is selected, and inactive then.
+    """
+
+    endpoint = models.OneToOneField(
+        Endpoint, on_delete=models.CASCADE, related_name="genesys_settings"
+    )
+    host = models.CharField(
+        _("Host"),
+        max_length=64,
+        validators=[validate_region_host],
+        help_text=_(
+            "The region of your Genesys Cloud organisation: the domain you log in with, e.g. "
+            "mypurecloud.de when you log in at login.mypurecloud.de."
+        ),
+    )
+    organization_id = models.UUIDField(
+        _("Organisation ID"),
+        help_text=_(
+            "Admin → Account Settings → Organization Settings → Organization Details → "
+            "Advanced → Organization ID."
+        ),
+    )
+    deployment_id = models.UUIDField(
+        _("Deployment ID"),
+        help_text=_(
+            "The Deployment Key of a Version 2 web chat widget: Admin → Contact Center → Widgets."
+        ),
+    )
+    queue_name = models.CharField(
+        _("Queue Name"),
+        max_length=255,
+        validators=[reject_control_characters],
+        help_text=_(
+            "The queue's name exactly as in Genesys Cloud (Admin → Contact Center → Queues), "
+            "e.g. “Cognigy HQ Queue”."
+        ),
+    )
+    queue_id = models.UUIDField(
+        _("Queue ID"),
+        help_text=_(
+            "Admin → Contact Center → Queues → your queue: the ID in the page's address. "
+            "You may paste the whole address."
+        ),
+    )
+    session_duration_minutes = models.PositiveIntegerField(
+        _("Session Duration (in minutes)"),
+        default=SESSION_DURATION_DEFAULT,
+        validators=[MinValueValidator(1), MaxValueValidator(SESSION_DURATION_MAX)],
+        help_text=_("Idle time after which a handover session expires: 1 to 1440 minutes."),
+    )
+    send_profile_information = models.BooleanField(
+        _("Send Profile Information"),
+        default=False,
+        help_text=_(
+            "Send the user's profile (name, email, custom fields) to the agent. Off: the agent "
+            "sees an anonymous guest."
+        ),
+    )
+    node_authentication = models.ForeignKey(
+        OAuth2Connection,
+        verbose_name=_("Node Authentication"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="genesys_settings",
+        help_text=_(
+            "The OAuth2 client-credentials connection for Genesys Cloud platform API calls "
+            "(agent availability). Its OAuth URL must be in the same region as Host."
+        ),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("Genesys Cloud settings")
+        verbose_name_plural = _("Genesys Cloud settings")
+
+    def __str__(self) -> str:
+        return f"Genesys Cloud settings of {self.endpoint}"
+
+    def clean(self) -> None:
+        super().clean()
+        connection = self.node_authentication
+        if connection is None or not self.host:
+            return
+        try:
+            host_region = regions.get_region(self.host)
+        except KeyError:
+            return  # the host's own validator reports it
+        connection_region = connection.region
+        if connection_region is not None and connection_region != host_region:
+            raise ValidationError(
+                {
+                    "node_authentication": _(
+                        "“%(connection)s” logs in to %(connection_region)s, but Host is "
+                        "%(host_region)s. Choose a connection of the same region, or change Host."
+                    )
+                    % {
+                        "connection": connection.name,
+                        "connection_region": connection_region,
+                        "host_region": host_region,
+                    }
+                }
+            )
+
+    @property
+    def region(self) -> regions.Region:
+        return regions.get_region(self.host)

@@ -1,0 +1,26 @@
+"""The Genesys Cloud handover provider (web chat v2 guest API)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from endpoints.providers import HandoverProvider
+
+if TYPE_CHECKING:
+    from endpoints.models import Endpoint
+
+
+class GenesysCloudProvider(HandoverProvider):
+    id = "genesys"
+    label = "Genesys Cloud"
+    settings_model = "genesys.GenesysSettings"
+    admin_inline = "genesys.admin.GenesysSettingsInline"
+
+    def handover_refusal(self, endpoint: Endpoint) -> str | None:
+        if self.get_settings(endpoint) is None:
+            return (
+                f"Genesys Cloud settings of endpoint “{endpoint.name}” are incomplete: fill in "
+                "Host, Organisation ID, Deployment ID, Queue Name and Queue ID in its Handover "
+                "Settings."
+            )
+        return None

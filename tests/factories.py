@@ -1,0 +1,45 @@
+"""factory_boy factories for the models under test."""
+
+from __future__ import annotations
+
+import uuid
+
+import factory
+
+from endpoints.models import ChannelType, Endpoint
+from genesys.models import GenesysSettings, OAuth2Connection
+
+# A planted secret: tests search every output for it.
+CLIENT_SECRET = "planted-Client-Secret-7c1f0b2e"
+
+
+class EndpointFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Endpoint
+
+    name = factory.Sequence(lambda n: f"Endpoint {n}")
+    channel_type = ChannelType.WEBCHAT
+    handover_provider = "none"
+
+
+class OAuth2ConnectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OAuth2Connection
+
+    name = factory.Sequence(lambda n: f"Genesys OAuth {n}")
+    oauth_url = "https://login.mypurecloud.de/oauth/token"
+    client_id = factory.LazyFunction(lambda: str(uuid.uuid4()))
+    client_secret = CLIENT_SECRET
+
+
+class GenesysSettingsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = GenesysSettings
+
+    endpoint = factory.SubFactory(EndpointFactory, handover_provider="genesys")
+    host = "mypurecloud.de"
+    organization_id = factory.LazyFunction(uuid.uuid4)
+    deployment_id = factory.LazyFunction(uuid.uuid4)
+    queue_name = "Cognigy HQ Queue"
+    queue_id = factory.LazyFunction(uuid.uuid4)
+    node_authentication = factory.SubFactory(OAuth2ConnectionFactory)
