@@ -81,7 +81,7 @@ class GenesysSettingsForm(forms.ModelForm):
             "node_authentication",
         ]
         field_classes = {"host": RegionHostField, "queue_id": QueueIdField}
-        widgets = {"queue_id": forms.TextInput(attrs={"size": 60})}
+        widgets = {"host": forms.Select, "queue_id": forms.TextInput(attrs={"size": 60})}
         error_messages = {
             "organization_id": _uuid_error_messages(),
             "deployment_id": _uuid_error_messages(),
