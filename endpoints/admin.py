@@ -6,15 +6,19 @@ import uuid
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.forms.utils import ErrorDict
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from endpoints.models import Endpoint
-from endpoints.providers import get_providers, provider_choices
+from endpoints.providers import Finding, get_providers, provider_choices
 from endpoints.validators import printable
 
 
@@ -72,6 +76,50 @@ class ProviderSettingsInline(admin.StackedInline):
         return formset
 
 
+class TestConnectionMixin:
+    """A "Test connection" button on the change page (and an action on the changelist).
+
+    Subclasses implement ``connection_findings(obj)``; each finding becomes a message.
+    """
+
+    change_form_template = "admin/test_connection_change_form.html"
+
+    def connection_findings(self, obj: Any) -> list[Finding]:
+        raise NotImplementedError
+
+    def get_urls(self) -> list[Any]:
+        opts = self.model._meta
+        return [
+            path(
+                "<path:object_id>/test-connection/",
+                self.admin_site.admin_view(self.test_connection_view),
+                name=f"{opts.app_label}_{opts.model_name}_test_connection",
+            ),
+            *super().get_urls(),
+        ]
+
+    def test_connection_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None or not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        self.report_findings(request, obj)
+        opts = self.model._meta
+        return redirect(f"admin:{opts.app_label}_{opts.model_name}_change", obj.pk)
+
+    def report_findings(self, request: HttpRequest, obj: Any) -> None:
+        findings = self.connection_findings(obj)
+        for finding in findings:
+            level = messages.SUCCESS if finding.ok else messages.ERROR
+            self.message_user(request, f"{obj}: {finding.text}", level)
+
+    @admin.action(description=_("Test connection"), permissions=["view"])
+    def test_connection(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for obj in queryset[:10]:
+            self.report_findings(request, obj)
+
+
 class EndpointAdminForm(forms.ModelForm):
     handover_provider = forms.ChoiceField(
         label=Endpoint._meta.get_field("handover_provider").verbose_name,
@@ -113,8 +161,9 @@ class HandoverProviderFilter(admin.SimpleListFilter):
 
 
 @admin.register(Endpoint)
-class EndpointAdmin(admin.ModelAdmin):
+class EndpointAdmin(TestConnectionMixin, admin.ModelAdmin):
     form = EndpointAdminForm
+    actions = ["test_connection"]
     list_display = ["name", "channel_type", "provider_label", "public_id", "updated_at"]
     list_filter = ["channel_type", HandoverProviderFilter]
     search_fields = ["name"]
@@ -158,6 +207,9 @@ class EndpointAdmin(admin.ModelAdmin):
         except ValueError:
             return results, may_have_duplicates
         return results | queryset.filter(public_id=public_id), may_have_duplicates
+
+    def connection_findings(self, obj: Endpoint) -> list[Finding]:
+        return obj.get_provider().test_connection(obj)
 
     @admin.display(description=_("Handover Provider"), ordering="handover_provider")
     def provider_label(self, obj: Endpoint) -> str:

@@ -8,6 +8,7 @@ not editing branches across the code. ``endpoints`` never imports a provider's a
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from django.conf import settings
@@ -23,6 +24,14 @@ if TYPE_CHECKING:
     from endpoints.models import Endpoint
 
 NO_PROVIDER = "none"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One result of a provider's connection test, as shown to an administrator."""
+
+    ok: bool
+    text: str
 
 
 class HandoverProvider:
@@ -61,6 +70,10 @@ class HandoverProvider:
         """Why a handover cannot start on ``endpoint`` now, or ``None`` when it can."""
         raise NotImplementedError
 
+    def test_connection(self, endpoint: Endpoint) -> list[Finding]:
+        """Check the endpoint's settings against the provider's service (admin "Test")."""
+        return [Finding(False, f"{self.label} has no connection test.")]
+
     def __str__(self) -> str:
         return str(self.label)
 
@@ -76,6 +89,9 @@ class NoProvider(HandoverProvider):
             f"Handover is off for endpoint “{endpoint.name}”: its Handover Provider is None. "
             "Choose a provider in the endpoint's Handover Settings."
         )
+
+    def test_connection(self, endpoint: Endpoint) -> list[Finding]:
+        return [Finding(False, "Handover Provider is None: there is no connection to test.")]
 
 
 class UnknownProvider(LookupError):

@@ -10,8 +10,10 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
-from endpoints.admin import ProviderSettingsInline
+from endpoints.admin import ProviderSettingsInline, TestConnectionMixin
 from endpoints.fields import secret_state
+from endpoints.providers import Finding
+from genesys.diagnostics import connection_findings
 from genesys.forms import GenesysSettingsForm, OAuth2ConnectionForm
 from genesys.models import GenesysSettings, OAuth2Connection
 
@@ -27,8 +29,9 @@ class GenesysSettingsInline(ProviderSettingsInline):
 
 
 @admin.register(OAuth2Connection)
-class OAuth2ConnectionAdmin(admin.ModelAdmin):
+class OAuth2ConnectionAdmin(TestConnectionMixin, admin.ModelAdmin):
     form = OAuth2ConnectionForm
+    actions = ["test_connection"]
     fields = ["name", "oauth_url", "client_id", "client_secret", "scope"]
     list_display = ["name", "oauth_url", "client_id", "secret_status", "updated_at"]
     search_fields = ["name", "client_id"]
@@ -40,6 +43,9 @@ class OAuth2ConnectionAdmin(admin.ModelAdmin):
     @sensitive_secret
     def change_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         return super().change_view(request, *args, **kwargs)
+
+    def connection_findings(self, obj: OAuth2Connection) -> list[Finding]:
+        return connection_findings(obj)
 
     @admin.display(description=_("Client Secret"))
     def secret_status(self, obj: OAuth2Connection) -> str:

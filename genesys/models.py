@@ -203,6 +203,9 @@ class GenesysSettings(models.Model):
                 }
             )
 
+    #: The Genesys media type of conversations handed over through these settings.
+    media_type = "chat"
+
     @property
     def region(self) -> regions.Region:
         return regions.get_region(self.host)

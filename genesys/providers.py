@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from endpoints.providers import HandoverProvider
+from endpoints.providers import Finding, HandoverProvider
+from genesys.diagnostics import endpoint_findings
 
 if TYPE_CHECKING:
     from endpoints.models import Endpoint
@@ -24,3 +25,6 @@ class GenesysCloudProvider(HandoverProvider):
                 "Settings."
             )
         return None
+
+    def test_connection(self, endpoint: Endpoint) -> list[Finding]:
+        return endpoint_findings(endpoint)

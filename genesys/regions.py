@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -155,5 +156,28 @@ def region_for_oauth_url(url: str) -> Region:
 
 
 def oauth_token_url(region: Region) -> str:
-    """The OAuth2 token URL of ``region``."""
+    """The OAuth2 token URL of ``region`` as administrators enter it (never overridden)."""
     return f"https://{region.login_host}/oauth/token"
+
+
+# Every URL the server calls is built below, from a region of the table or, when the
+# operator sets GENESYS_API_BASE_URL (the sandbox, tests), from that one base instead.
+
+
+def _override() -> str:
+    return (getattr(settings, "GENESYS_API_BASE_URL", "") or "").rstrip("/")
+
+
+def login_base_url(region: Region) -> str:
+    """Where ``region``'s OAuth endpoints live."""
+    return _override() or f"https://{region.login_host}"
+
+
+def api_base_url(region: Region) -> str:
+    """Where ``region``'s platform API (``/api/v2/...``) lives."""
+    return _override() or f"https://{region.api_host}"
+
+
+def token_url(region: Region) -> str:
+    """The OAuth2 client-credentials token URL the server calls for ``region``."""
+    return f"{login_base_url(region)}/oauth/token"

@@ -123,6 +123,18 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 # --- REST API (Django REST framework, drf-spectacular) ---
 
 # --- Genesys Cloud ---
+# When set, every Genesys call (login, API, event streams) goes to this one base instead of
+# the region's hosts: the sandbox (`make run`) and the tests.
+GENESYS_API_BASE_URL = env.str("GENESYS_API_BASE_URL", default="")
+GENESYS_HTTP_CONNECT_TIMEOUT = env.float("GENESYS_HTTP_CONNECT_TIMEOUT", default=3.05)
+GENESYS_HTTP_READ_TIMEOUT = env.float("GENESYS_HTTP_READ_TIMEOUT", default=10.0)
+GENESYS_HTTP_MAX_ATTEMPTS = env.int("GENESYS_HTTP_MAX_ATTEMPTS", default=4)
+GENESYS_HTTP_BACKOFF_SECONDS = env.float("GENESYS_HTTP_BACKOFF_SECONDS", default=0.5)
+GENESYS_HTTP_BACKOFF_MAX_SECONDS = env.float("GENESYS_HTTP_BACKOFF_MAX_SECONDS", default=8.0)
+GENESYS_HTTP_RETRY_AFTER_MAX_SECONDS = env.float(
+    "GENESYS_HTTP_RETRY_AFTER_MAX_SECONDS", default=30.0
+)
+AGENT_AVAILABILITY_CACHE_SECONDS = env.float("AGENT_AVAILABILITY_CACHE_SECONDS", default=10.0)
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {

@@ -1,0 +1,107 @@
+""" "Test connection": what an administrator needs to know about a Genesys setup, in words."""
+
+from __future__ import annotations
+
+from endpoints.fields import SecretUnreadable
+from endpoints.models import Endpoint
+from endpoints.providers import Finding
+from genesys import errors, tokens
+from genesys.availability import fetch_agent_availability, settings_of
+from genesys.client import GenesysClient
+from genesys.models import GenesysSettings, OAuth2Connection
+
+
+def connection_findings(connection: OAuth2Connection) -> list[Finding]:
+    """Does the token request of ``connection`` succeed?"""
+    region = connection.region
+    if region is None:
+        return [Finding(False, "The OAuth URL is not a Genesys Cloud token URL: correct it.")]
+    try:
+        grant = tokens.request_token(connection, region)
+    except SecretUnreadable:
+        return [
+            Finding(False, f"The client secret of “{connection}” is unreadable: enter it again.")
+        ]
+    except errors.GenesysError as error:
+        return [Finding(False, str(error))]
+    return [
+        Finding(
+            True,
+            f"Genesys Cloud {region} issued a token to “{connection}” "
+            f"(valid for {_duration(grant.expires_in)}).",
+        )
+    ]
+
+
+def endpoint_findings(endpoint: Endpoint) -> list[Finding]:
+    """Token, queue and availability figures of the endpoint's Genesys settings."""
+    try:
+        genesys_settings = settings_of(endpoint)
+    except errors.GenesysError as error:
+        return [Finding(False, str(error))]
+    connection = genesys_settings.node_authentication
+    if connection is None:
+        return [
+            Finding(
+                False,
+                "Node Authentication is not set: the queue and agent availability checks need "
+                "an OAuth2 connection.",
+            )
+        ]
+    findings = connection_findings(connection)
+    if not findings[-1].ok:
+        return findings
+    queue = _queue_finding(genesys_settings)
+    findings.append(queue)
+    if not queue.ok:
+        return findings
+    try:
+        figures = fetch_agent_availability(genesys_settings)
+    except errors.GenesysError as error:
+        findings.append(Finding(False, str(error)))
+        return findings
+    wait = (
+        "no estimate"
+        if figures.estimated_wait_seconds is None
+        else f"{figures.estimated_wait_seconds} s"
+    )
+    findings.append(
+        Finding(
+            True,
+            f"Agent availability: {'available' if figures.available else 'not available'}: "
+            f"{figures.agents_on_queue} agents on queue, {figures.agents_idle} idle, "
+            f"{figures.conversations_waiting} conversations waiting, estimated wait {wait}.",
+        )
+    )
+    return findings
+
+
+def _queue_finding(genesys_settings: GenesysSettings) -> Finding:
+    client = GenesysClient.for_settings(genesys_settings)
+    queue_id = genesys_settings.queue_id
+    try:
+        queue = client.get_queue(str(queue_id))
+    except errors.GenesysNotFound:
+        return Finding(
+            False,
+            f"Queue ID {queue_id} was not found in the organisation of {genesys_settings.region}: "
+            "check the Queue ID and the Host.",
+        )
+    except errors.GenesysError as error:
+        return Finding(False, str(error))
+    name = str((queue or {}).get("name", ""))
+    if name != genesys_settings.queue_name:
+        return Finding(
+            False,
+            f"Queue ID {queue_id} is “{name}” in Genesys Cloud, but Queue Name says "
+            f"“{genesys_settings.queue_name}”: web chat routes by name, so correct the Queue Name.",
+        )
+    return Finding(True, f"Queue “{name}” found.")
+
+
+def _duration(seconds: int) -> str:
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds >= 60:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"

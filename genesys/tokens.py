@@ -1,0 +1,105 @@
+"""OAuth2 client-credentials tokens (Node Authentication), cached for every process.
+
+Genesys Cloud gives no refresh token for this grant: a new token is requested shortly
+before the old one expires, once for all workers. Tokens are kept encrypted in the cache,
+keyed by connection and a hash of its credentials, so a changed secret never reuses a
+token of the old one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+from endpoints import crypto
+from genesys import errors, http
+from genesys.caching import get_or_compute
+from genesys.models import OAuth2Connection
+from genesys.regions import Region, token_url
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """A token as Genesys issued it; ``repr`` never shows the token."""
+
+    access_token: str
+    expires_in: int
+
+    def __repr__(self) -> str:
+        return f"TokenGrant(expires_in={self.expires_in})"
+
+
+def request_token(connection: OAuth2Connection, region: Region) -> TokenGrant:
+    """Ask Genesys for a new token (no cache): ``POST /oauth/token``, HTTP Basic auth."""
+    data = {"grant_type": "client_credentials"}
+    if connection.scope:
+        data["scope"] = connection.scope
+    try:
+        response = http.send(
+            "POST",
+            token_url(region),
+            what="the token request",
+            auth=(connection.client_id, connection.client_secret),
+            data=data,
+            idempotent=True,
+        )
+    except (errors.GenesysAuthenticationError, errors.GenesysBadRequest) as error:
+        raise errors.GenesysCredentialsError(
+            f"Genesys Cloud ({region}) refused the client ID or secret of “{connection.name}”",
+            status=error.status,
+            code=error.code,
+            context_id=error.context_id,
+        ) from None
+    try:
+        body = response.json()
+        return TokenGrant(str(body["access_token"]), int(body.get("expires_in", 0)))
+    except (ValueError, KeyError, TypeError):
+        raise errors.GenesysError(
+            f"Genesys Cloud ({region}) answered the token request without a token"
+        ) from None
+
+
+def _cache_key(connection: OAuth2Connection, region: Region) -> str:
+    material = "\0".join(
+        [token_url(region), connection.client_id, connection.client_secret, connection.scope]
+    )
+    digest = hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+    return f"genesys:token:{connection.pk}:{digest}"
+
+
+def keep_seconds(expires_in: int) -> float:
+    """How long to reuse a token: until shortly (10 %, 30 s to 5 min) before it expires."""
+    margin = min(300.0, max(30.0, expires_in * 0.1))
+    return max(0.0, expires_in - margin)
+
+
+def access_token(connection: OAuth2Connection, region: Region) -> str:
+    """A valid token for ``connection`` in ``region``, from the cache when it has one."""
+    key = _cache_key(connection, region)
+
+    def fetch() -> tuple[str, float]:
+        grant = request_token(connection, region)
+        return crypto.encrypt(grant.access_token), keep_seconds(grant.expires_in)
+
+    return crypto.decrypt(get_or_compute(key, fetch, lock_seconds=_lock_seconds()))
+
+
+def forget_token(connection: OAuth2Connection, region: Region, token: str) -> None:
+    """Drop the cached token if it is still ``token`` (Genesys refused it: get a new one)."""
+    key = _cache_key(connection, region)
+    cached = cache.get(key)
+    if cached is None:
+        return
+    try:
+        same = crypto.decrypt(cached) == token
+    except crypto.InvalidToken:
+        same = True
+    if same:
+        cache.delete(key)
+
+
+def _lock_seconds() -> float:
+    return settings.GENESYS_HTTP_CONNECT_TIMEOUT + settings.GENESYS_HTTP_READ_TIMEOUT + 1
