@@ -359,10 +359,5 @@ class SandboxState:
         signature = hmac.new(self.jwt_key, f"{header}.{payload}".encode(), hashlib.sha256)
         return f"{header}.{payload}.{b64(signature.digest())}"
 
-    def conversation_for_jwt(self, jwt: str) -> Conversation | None:
-        return next(
-            (c for c in self.conversations.values() if hmac.compare_digest(c.jwt, jwt)), None
-        )
-
     def conversation_for_channel(self, channel_id: str) -> Conversation | None:
         return next((c for c in self.conversations.values() if c.channel_id == channel_id), None)
