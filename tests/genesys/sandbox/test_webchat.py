@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import aiohttp
@@ -40,7 +41,10 @@ async def next_event(ws: aiohttp.ClientWebSocketResponse, *, heartbeats: bool = 
 
 
 def run(coroutine) -> Any:
-    return asyncio.run(coroutine)
+    """Run a scenario on its own loop in a thread: other suites (Playwright's sync API) may
+    leave an event loop running in the main thread for the whole session."""
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        return executor.submit(asyncio.run, coroutine).result()
 
 
 def test_create_returns_the_sdk_shape(sandbox):
