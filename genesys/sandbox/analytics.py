@@ -49,7 +49,9 @@ def _predicate_values(query_filter: dict[str, Any]) -> dict[str, list[str]]:
     return values
 
 
-def _metric_data(state: SandboxState, queue: Queue, metric: str) -> list[dict[str, Any]]:
+def _metric_data(
+    state: SandboxState, queue: Queue, media_type: str | None, metric: str
+) -> list[dict[str, Any]]:
     """``ObservationMetricData`` entries for one metric; zero-count qualifiers are left out."""
 
     def entry(count: int, qualifier: str | None = None) -> dict[str, Any]:
@@ -71,7 +73,7 @@ def _metric_data(state: SandboxState, queue: Queue, metric: str) -> list[dict[st
     if metric in ("oActiveUsers", "oMemberUsers"):
         return [entry(queue.agents_on_queue)]
     if metric == "oWaiting":
-        return [entry(state.waiting_count(queue))]
+        return [entry(state.waiting_count(queue, media_type))]
     if metric == "oInteracting":
         return [entry(queue.agents_interacting)]
     return [entry(0)]  # oAlerting
@@ -103,7 +105,9 @@ async def queue_observations(request: web.Request) -> web.Response:
             queue = state.queues.get(queue_id)
             if queue is not None:
                 data = [
-                    item for m in dict.fromkeys(metrics) for item in _metric_data(state, queue, m)
+                    item
+                    for m in dict.fromkeys(metrics)
+                    for item in _metric_data(state, queue, media_type, m)
                 ]
                 if data:
                     result["data"] = data

@@ -308,8 +308,10 @@ class SandboxState:
     def queue_by_name(self, name: str) -> Queue | None:
         return next((queue for queue in self.queues.values() if queue.name == name), None)
 
-    def waiting_count(self, queue: Queue) -> int:
-        """Configured waiting conversations plus the sandbox's own waiting chats."""
+    def waiting_count(self, queue: Queue, media_type: str | None = None) -> int:
+        """Configured waiting conversations plus the sandbox's own waiting (chat) chats."""
+        if media_type not in (None, "chat"):
+            return queue.conversations_waiting
         chats = sum(
             1
             for conversation in self.conversations.values()

@@ -93,6 +93,10 @@ def test_a_waiting_chat_counts_in_o_waiting(sandbox, token):
         return response.json()["results"][0]["data"][0]["stats"]["count"]
 
     assert waiting() == 1
+    body["filter"]["predicates"].append({"dimension": "mediaType", "value": "email"})
+    assert waiting() == 0
+    body["filter"]["predicates"][-1]["value"] = "chat"
+    assert waiting() == 1
     sandbox.agent_join(sandbox.conversations()[0]["id"])
     assert waiting() == 0
 
