@@ -31,11 +31,11 @@ def _is_genesys_path(path: str) -> bool:
 async def _log_entry(request: web.Request) -> LoggedRequest:
     """The request as the request log keeps it, credentials reduced to their scheme."""
     headers = dict(request.headers)
-    for name in list(headers):
-        if name.lower() in ("authorization", "cookie"):
-            headers[name] = (
-                headers[name].split(" ", 1)[0] if name.lower() == "authorization" else "…"
-            )
+    for name, value in headers.items():
+        if name.lower() == "authorization":
+            headers[name] = value.split(" ", 1)[0]  # "Bearer" or "Basic"
+        elif name.lower() == "cookie":
+            headers[name] = "(redacted)"
     raw = await request.read() if request.can_read_body else b""
     body_json = form = None
     if raw and request.content_type == "application/json":
