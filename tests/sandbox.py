@@ -1,0 +1,236 @@
+"""``SandboxServer``: the Genesys Cloud sandbox as a real process, for any test suite.
+
+The ``sandbox_server`` session fixture (``tests/conftest.py``) starts ``python manage.py
+genesys_sandbox`` once; the ``sandbox`` fixture resets its world before each test.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from genesys.sandbox.state import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    DEMO_DEPLOYMENT_ID,
+    DEMO_ORGANIZATION_ID,
+    DEMO_QUEUE_ID,
+    DEMO_QUEUE_NAME,
+)
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+START_TIMEOUT_SECONDS = 20
+CONTROL_TIMEOUT_SECONDS = 5
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SandboxServer:
+    """A running sandbox subprocess and thin wrappers around its control API."""
+
+    organization_id = DEMO_ORGANIZATION_ID
+    deployment_id = DEMO_DEPLOYMENT_ID
+    queue_id = DEMO_QUEUE_ID
+    queue_name = DEMO_QUEUE_NAME
+    client_id = DEMO_CLIENT_ID
+    client_secret = DEMO_CLIENT_SECRET
+
+    def __init__(self, log_path: Path, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+        self.http = requests.Session()
+
+    # Process
+
+    def start(self) -> SandboxServer:
+        log = self.log_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "genesys_sandbox", "--port", str(self.port)],
+            cwd=PROJECT_DIR,
+            env=os.environ.copy(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"The sandbox exited; see {self.log_path}")
+            try:
+                self.http.get(f"{self.url}/sandbox/state", timeout=0.5)
+                return self
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"The sandbox did not answer within {START_TIMEOUT_SECONDS} s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.http.close()
+
+    # Control API
+
+    def control(self, method: str, path: str, json: Any = None, **params: Any) -> Any:
+        response = self.http.request(
+            method,
+            f"{self.url}/sandbox/{path}",
+            json=json,
+            params=params or None,
+            timeout=CONTROL_TIMEOUT_SECONDS,
+        )
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    def reset(self) -> None:
+        self.control("POST", "reset")
+
+    def state(self) -> dict[str, Any]:
+        return self.control("GET", "state")
+
+    def settings(self, **settings: Any) -> dict[str, Any]:
+        """E.g. ``settings(heartbeat_seconds=0.2)``."""
+        return self.control("PUT", "settings", settings)
+
+    def put_client(
+        self,
+        client_id: str,
+        client_secret: str,
+        *,
+        token_ttl_seconds: int | None = None,
+        permissions: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Add or replace an OAuth client; ``permissions=None`` grants all."""
+        body: dict[str, Any] = {"client_secret": client_secret, "permissions": permissions}
+        if token_ttl_seconds is not None:
+            body["token_ttl_seconds"] = token_ttl_seconds
+        return self.control("PUT", f"oauth-clients/{client_id}", body)
+
+    def delete_client(self, client_id: str) -> None:
+        self.control("DELETE", f"oauth-clients/{client_id}")
+
+    def expire_tokens(self) -> None:
+        self.control("POST", "tokens/expire")
+
+    def put_queue(
+        self,
+        queue_id: str = DEMO_QUEUE_ID,
+        *,
+        name: str = DEMO_QUEUE_NAME,
+        agents_on_queue: int = 2,
+        agents_idle: int = 1,
+        agents_not_responding: int = 0,
+        conversations_waiting: int = 0,
+        estimated_wait_seconds: int | None = 30,
+    ) -> dict[str, Any]:
+        return self.control(
+            "PUT",
+            f"queues/{queue_id}",
+            {
+                "name": name,
+                "agents_on_queue": agents_on_queue,
+                "agents_idle": agents_idle,
+                "agents_not_responding": agents_not_responding,
+                "conversations_waiting": conversations_waiting,
+                "estimated_wait_seconds": estimated_wait_seconds,
+            },
+        )
+
+    def delete_queue(self, queue_id: str) -> None:
+        self.control("DELETE", f"queues/{queue_id}")
+
+    def add_fault(
+        self,
+        path_prefix: str,
+        *,
+        method: str | None = None,
+        status: int | None = None,
+        retry_after: int | None = None,
+        delay_seconds: float | None = None,
+        times: int = 1,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"path_prefix": path_prefix, "times": times}
+        for name, value in (
+            ("method", method),
+            ("status", status),
+            ("retry_after", retry_after),
+            ("delay_seconds", delay_seconds),
+        ):
+            if value is not None:
+                body[name] = value
+        return self.control("POST", "faults", body)
+
+    def clear_faults(self) -> None:
+        self.control("DELETE", "faults")
+
+    def drop_streams(self) -> int:
+        """Close every open event-stream WebSocket; returns how many were open."""
+        return self.control("POST", "faults/drop-streams")["closed"]
+
+    def requests(self, path_prefix: str | None = None) -> list[dict[str, Any]]:
+        """The request log (Genesys-bound requests only), oldest first."""
+        if path_prefix is None:
+            return self.control("GET", "requests")
+        return self.control("GET", "requests", path_prefix=path_prefix)
+
+    def clear_requests(self) -> None:
+        self.control("DELETE", "requests")
+
+    # Web chat: the guest side (over the real guest API) and the agent side
+
+    def create_chat(
+        self, display_name: str = "Guest", *, queue_name: str = DEMO_QUEUE_NAME, **member_info: Any
+    ) -> dict[str, Any]:
+        """Start a web chat as a guest would; returns ``CreateWebChatConversationResponse``."""
+        response = self.http.post(
+            f"{self.url}/api/v2/webchat/guest/conversations",
+            json={
+                "organizationId": self.organization_id,
+                "deploymentId": self.deployment_id,
+                "routingTarget": {"targetType": "QUEUE", "targetAddress": queue_name},
+                "memberInfo": {"displayName": display_name, **member_info},
+            },
+            timeout=CONTROL_TIMEOUT_SECONDS,
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def conversations(self) -> list[dict[str, Any]]:
+        return self.control("GET", "conversations")
+
+    def conversation(self, conversation_id: str) -> dict[str, Any]:
+        return self.control("GET", f"conversations/{conversation_id}")
+
+    def agent_join(self, conversation_id: str, name: str = "Alex Agent") -> dict[str, Any]:
+        """Returns ``{"member": WebChatMemberInfo of the agent, "conversation": …}``."""
+        return self.control("POST", f"conversations/{conversation_id}/agent/join", {"name": name})
+
+    def agent_send(self, conversation_id: str, body: str) -> str:
+        """Send a message as the agent; returns the message id."""
+        path = f"conversations/{conversation_id}/agent/messages"
+        return self.control("POST", path, {"body": body})["id"]
+
+    def agent_typing(self, conversation_id: str) -> None:
+        self.control("POST", f"conversations/{conversation_id}/agent/typing")
+
+    def agent_leave(self, conversation_id: str, *, end_conversation: bool = True) -> dict[str, Any]:
+        path = f"conversations/{conversation_id}/agent/leave"
+        return self.control("POST", path, {"end_conversation": end_conversation})
