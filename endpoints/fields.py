@@ -122,10 +122,17 @@ class EncryptedTextField(models.TextField):
 SecretState = Literal["set", "unset", "unreadable"]
 
 
+def has_secret(instance: models.Model, field_name: str) -> bool:
+    """Whether ``instance`` stores a secret in ``field_name``, without decrypting it.
+
+    Reads the raw attribute only, so it needs no key and works when the key is lost.
+    """
+    return bool(instance.__dict__.get(instance._meta.get_field(field_name).attname))
+
+
 def secret_state(instance: models.Model, field_name: str) -> SecretState:
     """Whether ``instance`` holds a readable secret in ``field_name``, without showing it."""
-    attname = instance._meta.get_field(field_name).attname
-    if not instance.__dict__.get(attname):
+    if not has_secret(instance, field_name):
         return "unset"
     try:
         getattr(instance, field_name)

@@ -20,6 +20,7 @@ from django.utils.module_loading import import_string
 if TYPE_CHECKING:
     from django.contrib.admin import InlineModelAdmin
     from django.db import models
+    from rest_framework.serializers import Serializer
 
     from endpoints.models import Endpoint
 
@@ -45,6 +46,10 @@ class HandoverProvider:
     settings_model: ClassVar[str | None] = None
     #: Dotted path of the admin inline that edits ``settings_model`` on the endpoint page.
     admin_inline: ClassVar[str | None] = None
+    #: Dotted path of the REST API serializer of ``settings_model`` (a subclass of
+    #: ``endpoints.api.serializers.ProviderSettingsSerializer``), nested in an endpoint under
+    #: the key ``id``. ``None``: the API shows no settings for this provider.
+    api_serializer: ClassVar[str | None] = None
 
     def get_settings_model(self) -> type[models.Model] | None:
         if self.settings_model is None:
@@ -55,6 +60,16 @@ class HandoverProvider:
 
     def get_admin_inline(self) -> type[InlineModelAdmin] | None:
         return import_string(self.admin_inline) if self.admin_inline else None
+
+    def get_api_serializer(self) -> type[Serializer] | None:
+        return import_string(self.api_serializer) if self.api_serializer else None
+
+    def get_settings_accessor(self) -> str | None:
+        """The name of the endpoint's reverse one-to-one attribute holding these settings."""
+        model = self.get_settings_model()
+        if model is None:
+            return None
+        return model._meta.get_field("endpoint").remote_field.get_accessor_name()
 
     def get_settings(self, endpoint: Endpoint) -> models.Model | None:
         """The endpoint's stored settings for this provider, or ``None``."""

@@ -16,6 +16,7 @@ class GenesysCloudProvider(HandoverProvider):
     label = "Genesys Cloud"
     settings_model = "genesys.GenesysSettings"
     admin_inline = "genesys.admin.GenesysSettingsInline"
+    api_serializer = "genesys.api.serializers.GenesysSettingsSerializer"
 
     def handover_refusal(self, endpoint: Endpoint) -> str | None:
         if self.get_settings(endpoint) is None:

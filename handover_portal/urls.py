@@ -1,14 +1,30 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
+
+from endpoints.api.docs import SchemaView, SwaggerView
 
 admin.site.site_header = "Handover Portal"
 admin.site.site_title = "Handover Portal"
 admin.site.index_title = "Administration"
 
+api_v1 = [
+    path("", include("endpoints.api.urls")),
+    path("", include("genesys.api.urls")),
+]
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "api"))),
+    path("api/schema/", SchemaView.as_view(), name="api-schema"),
+    path("api/docs/", SwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+# JSON errors under /api/, Django's pages elsewhere.
+handler400 = "endpoints.api.exceptions.bad_request"
+handler403 = "endpoints.api.exceptions.permission_denied"
+handler404 = "endpoints.api.exceptions.page_not_found"
+handler500 = "endpoints.api.exceptions.server_error"

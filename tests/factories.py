@@ -5,6 +5,9 @@ from __future__ import annotations
 import uuid
 
 import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from rest_framework.authtoken.models import Token
 
 from endpoints.models import ChannelType, Endpoint
 from genesys.models import GenesysSettings, OAuth2Connection
@@ -43,3 +46,30 @@ class GenesysSettingsFactory(factory.django.DjangoModelFactory):
     queue_name = "Cognigy HQ Queue"
     queue_id = factory.LazyFunction(uuid.uuid4)
     node_authentication = factory.SubFactory(OAuth2ConnectionFactory)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """A user; ``UserFactory(view=["endpoints.endpoint"])`` grants view permissions."""
+
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+
+    @factory.post_generation
+    def view(self, create: bool, models: list[str] | None, **kwargs: object) -> None:
+        for label in models or []:
+            app_label, model_name = label.split(".")
+            self.user_permissions.add(
+                Permission.objects.get(
+                    content_type__app_label=app_label, codename=f"view_{model_name}"
+                )
+            )
+
+
+class TokenFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Token
+
+    user = factory.SubFactory(UserFactory)

@@ -1,0 +1,1 @@
+"""The read-only REST API of endpoint configuration (``/api/v1/``)."""

@@ -1,0 +1,85 @@
+"""The OpenAPI schema: drf-spectacular, plus the error answers every operation can give.
+
+drf-spectacular documents only the success of each operation; clients (and the schemathesis
+run in the tests) need the errors too, each with the shape the API really sends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular import openapi
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
+
+from endpoints.api.conditional import ConditionalRetrieveMixin
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What went wrong, for a human.")
+
+
+FIELD_ERRORS_SCHEMA = {
+    "type": "object",
+    "description": "The invalid query parameters, each with its messages.",
+    "properties": {"detail": {"type": "string"}},
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+}
+
+
+class AutoSchema(openapi.AutoSchema):
+    def _is_conditional_retrieve(self) -> bool:
+        return (
+            isinstance(self.view, ConditionalRetrieveMixin)
+            and getattr(self.view, "action", None) == "retrieve"
+        )
+
+    def get_override_parameters(self) -> list[Any]:
+        parameters = [
+            *super().get_override_parameters(),
+            OpenApiParameter(
+                "Retry-After",
+                OpenApiTypes.INT,
+                OpenApiParameter.HEADER,
+                response=[429],
+                description="Seconds to wait before the next request.",
+            ),
+        ]
+        if self._is_conditional_retrieve():
+            parameters += [
+                OpenApiParameter(
+                    "If-None-Match",
+                    OpenApiTypes.STR,
+                    OpenApiParameter.HEADER,
+                    description="The `ETag` of an earlier answer: 304 while it still matches.",
+                ),
+                OpenApiParameter(
+                    "ETag",
+                    OpenApiTypes.STR,
+                    OpenApiParameter.HEADER,
+                    response=[200, 304],
+                    description="Changes whenever the object or its nested settings change.",
+                ),
+            ]
+        return parameters
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        for code, response in self.error_responses().items():
+            if code not in responses:
+                responses[code] = self._get_response_for_code(response, code, direction=direction)
+        return responses
+
+    def error_responses(self) -> dict[str, OpenApiResponse]:
+        errors = {
+            "401": OpenApiResponse(ErrorSerializer, "No valid token or session."),
+            "403": OpenApiResponse(ErrorSerializer, "No permission to view this."),
+            "404": OpenApiResponse(ErrorSerializer, "No such object, or no such page."),
+            "429": OpenApiResponse(ErrorSerializer, "Too many requests: see Retry-After."),
+        }
+        if self._is_list_view():
+            errors["400"] = OpenApiResponse(FIELD_ERRORS_SCHEMA, "Invalid query parameter.")
+        if self._is_conditional_retrieve():
+            errors["304"] = OpenApiResponse(None, "Not modified: `If-None-Match` matched.")
+        return errors

@@ -1,0 +1,52 @@
+"""Genesys Cloud settings and OAuth2 connections in the API, without their secret."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from endpoints.api.serializers import ProviderSettingsSerializer, RedactedModelSerializer
+from endpoints.fields import has_secret
+from genesys.models import GenesysSettings, OAuth2Connection
+
+
+class OAuth2ConnectionSerializer(RedactedModelSerializer):
+    """An OAuth2 client-credentials connection to Genesys Cloud, without its secret."""
+
+    has_client_secret = serializers.SerializerMethodField(
+        help_text="Whether a client secret is stored. The secret itself is never returned."
+    )
+
+    class Meta:
+        model = OAuth2Connection
+        fields = ["id", "name", "oauth_url", "client_id", "scope", "has_client_secret"]
+        read_only_fields = fields
+
+    def get_has_client_secret(self, connection: OAuth2Connection) -> bool:
+        # Presence only, never decrypted: works with a lost key and keeps the secret out.
+        return has_secret(connection, "client_secret")
+
+
+class GenesysSettingsSerializer(ProviderSettingsSerializer):
+    """An endpoint's Genesys Cloud handover settings (web chat v2 guest API)."""
+
+    node_authentication = OAuth2ConnectionSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="The OAuth2 connection for Genesys Cloud platform API calls, if any.",
+    )
+
+    select_related = ("node_authentication",)
+
+    class Meta:
+        model = GenesysSettings
+        fields = [
+            "host",
+            "organization_id",
+            "deployment_id",
+            "queue_name",
+            "queue_id",
+            "session_duration_minutes",
+            "send_profile_information",
+            "node_authentication",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,40 @@
+"""API clients: anonymous, with a token of a user who may view configuration, and so on."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import TokenFactory, UserFactory
+
+VIEW_CONFIGURATION = ["endpoints.endpoint", "genesys.oauth2connection"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_history() -> None:
+    """The throttle counts requests in the cache; every test starts from none."""
+    cache.clear()
+
+
+def token_client(token: Token) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def viewer_token() -> Token:
+    """The token of a user with the view permissions of endpoints and connections, no more."""
+    return TokenFactory(user=UserFactory(view=VIEW_CONFIGURATION))
+
+
+@pytest.fixture
+def api(viewer_token: Token) -> APIClient:
+    return token_client(viewer_token)
+
+
+@pytest.fixture
+def anonymous() -> APIClient:
+    return APIClient()
