@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from django.conf import settings
@@ -25,6 +26,30 @@ if TYPE_CHECKING:
     from endpoints.models import Endpoint
 
 NO_PROVIDER = "none"
+
+
+class ProviderError(Exception):
+    """A provider could not do what was asked; ``http_status`` is how the API answers it."""
+
+    http_status = 502
+
+
+class ProviderNotConfigured(ProviderError):
+    """The endpoint's handover settings do not allow what was asked."""
+
+    http_status = 409
+
+
+@dataclass(frozen=True)
+class AgentAvailability:
+    """Whether agents can take a conversation on the endpoint's queue now, with figures."""
+
+    available: bool
+    agents_on_queue: int
+    agents_idle: int
+    conversations_waiting: int
+    estimated_wait_seconds: int | None
+    checked_at: datetime
 
 
 @dataclass(frozen=True)
@@ -89,6 +114,10 @@ class HandoverProvider:
         """Check the endpoint's settings against the provider's service (admin "Test")."""
         return [Finding(False, f"{self.label} has no connection test.")]
 
+    def agent_availability(self, endpoint: Endpoint) -> AgentAvailability:
+        """Ask the provider whether agents can take a conversation; ``ProviderError`` if not."""
+        raise ProviderNotConfigured(f"{self.label} cannot tell agent availability.")
+
     def __str__(self) -> str:
         return str(self.label)
 
@@ -107,6 +136,9 @@ class NoProvider(HandoverProvider):
 
     def test_connection(self, endpoint: Endpoint) -> list[Finding]:
         return [Finding(False, "Handover Provider is None: there is no connection to test.")]
+
+    def agent_availability(self, endpoint: Endpoint) -> AgentAvailability:
+        raise ProviderNotConfigured(self.handover_refusal(endpoint))
 
 
 class UnknownProvider(LookupError):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 
 from endpoints.models import Endpoint
+from endpoints.providers import AgentAvailability
 from genesys import errors
 from genesys.caching import get_or_compute
 from genesys.client import GenesysClient
@@ -23,23 +22,11 @@ UNABLE_TO_WORK = frozenset({"NOT_RESPONDING"})
 METRICS = ["oOnQueueUsers", "oWaiting"]
 
 
-@dataclass(frozen=True)
-class AgentAvailability:
-    """How many agents can take a conversation on the endpoint's queue."""
-
-    available: bool
-    agents_on_queue: int
-    agents_idle: int
-    conversations_waiting: int
-    estimated_wait_seconds: int | None
-    checked_at: datetime
-
-
 def settings_of(endpoint: Endpoint) -> GenesysSettings:
     """The endpoint's active Genesys settings; ``GenesysError`` saying why when there are none."""
     provider_settings = endpoint.get_provider_settings()
     if not isinstance(provider_settings, GenesysSettings):
-        raise errors.GenesysError(
+        raise errors.GenesysNotConfigured(
             f"Endpoint “{endpoint.name}” does not hand over to Genesys Cloud",
             advice="Choose Genesys Cloud as its Handover Provider and fill in its settings.",
         )

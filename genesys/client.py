@@ -27,7 +27,7 @@ class GenesysClient:
     def for_settings(cls, genesys_settings: GenesysSettings) -> GenesysClient:
         connection = genesys_settings.node_authentication
         if connection is None:
-            raise errors.GenesysError(
+            raise errors.GenesysNotConfigured(
                 "Node Authentication is not set",
                 advice="Choose an OAuth2 connection in the endpoint's Handover Settings.",
             )

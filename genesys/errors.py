@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from endpoints.providers import ProviderError
 
-class GenesysError(Exception):
+
+class GenesysError(ProviderError):
     """A Genesys Cloud call that did not succeed."""
 
     #: What an administrator can do about it; appended to the message.
@@ -39,6 +41,12 @@ class GenesysError(Exception):
         if self.context_id:
             text += f" (Genesys contextId {self.context_id})"
         return text
+
+
+class GenesysNotConfigured(GenesysError):
+    """The endpoint's Genesys settings do not allow the call (e.g. no Node Authentication)."""
+
+    http_status = 409
 
 
 class GenesysCredentialsError(GenesysError):
@@ -81,6 +89,7 @@ class GenesysRateLimited(GenesysError):
     """Genesys Cloud kept answering 429 Too Many Requests."""
 
     advice = "Genesys Cloud limits request rates; try again shortly."
+    http_status = 503
 
 
 class GenesysUnavailable(GenesysError):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from endpoints.providers import Finding, HandoverProvider
+from endpoints.providers import AgentAvailability, Finding, HandoverProvider
+from genesys.availability import agent_availability
 from genesys.diagnostics import endpoint_findings
 
 if TYPE_CHECKING:
@@ -29,3 +30,6 @@ class GenesysCloudProvider(HandoverProvider):
 
     def test_connection(self, endpoint: Endpoint) -> list[Finding]:
         return endpoint_findings(endpoint)
+
+    def agent_availability(self, endpoint: Endpoint) -> AgentAvailability:
+        return agent_availability(endpoint)

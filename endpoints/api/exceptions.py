@@ -13,6 +13,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import views
+from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 
 API_PREFIX = "/api/"
@@ -57,3 +58,15 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
         return JsonResponse({"detail": "A server error occurred."}, status=500)
     return defaults.server_error(request)
+
+
+class ProviderFailed(APIException):
+    """A provider's error, answered with the status the provider chose (409, 502, 503)."""
+
+    status_code = 502
+    default_detail = "The handover provider failed."
+    default_code = "provider_error"
+
+    def __init__(self, detail: str, *, status_code: int) -> None:
+        super().__init__(detail)
+        self.status_code = status_code

@@ -157,3 +157,18 @@ class EndpointSerializer(RedactedModelSerializer):
                 ),
             )
         return fields
+
+
+class AgentAvailabilitySerializer(serializers.Serializer):
+    """``endpoints.providers.AgentAvailability``."""
+
+    available = serializers.BooleanField(
+        help_text="At least one agent is on queue and not all of them are unable to take work."
+    )
+    agents_on_queue = serializers.IntegerField(min_value=0)
+    agents_idle = serializers.IntegerField(min_value=0)
+    conversations_waiting = serializers.IntegerField(min_value=0)
+    estimated_wait_seconds = serializers.IntegerField(
+        allow_null=True, help_text="The provider's estimate, or null when it has none."
+    )
+    checked_at = serializers.DateTimeField(help_text="When the provider was asked.")

@@ -6,16 +6,23 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
 
+from endpoints.api.exceptions import ProviderFailed
 from endpoints.api.filters import EndpointListQuery
+from endpoints.api.schema import ErrorSerializer
 from endpoints.api.serializers import (
+    AgentAvailabilitySerializer,
     EndpointSerializer,
     endpoint_select_related,
     provider_settings_rows,
 )
 from endpoints.api.viewsets import ConfigurationViewSet
 from endpoints.models import Endpoint
+from endpoints.providers import ProviderError
 
 
 @extend_schema_view(
@@ -51,6 +58,29 @@ class EndpointViewSet(ConfigurationViewSet):
         query = EndpointListQuery(data=self.request.query_params.dict())
         query.is_valid(raise_exception=True)
         return query.filter(queryset)
+
+    @extend_schema(
+        summary="Agent availability",
+        description=(
+            "Asks the endpoint's handover provider whether an agent can take a conversation "
+            "now, with the queue's figures. Answers are cached briefly "
+            "(`AGENT_AVAILABILITY_CACHE_SECONDS`), so a burst of calls costs the provider one."
+        ),
+        responses={
+            200: AgentAvailabilitySerializer,
+            409: OpenApiResponse(ErrorSerializer, "The endpoint's settings do not allow it."),
+            502: OpenApiResponse(ErrorSerializer, "The provider failed or could not be reached."),
+            503: OpenApiResponse(ErrorSerializer, "The provider is rate limiting: retry later."),
+        },
+    )
+    @action(detail=True, url_path="agent-availability")
+    def agent_availability(self, request: Request, id: str | None = None) -> Response:
+        endpoint = self.get_object()
+        try:
+            figures = endpoint.get_provider().agent_availability(endpoint)
+        except ProviderError as error:
+            raise ProviderFailed(str(error), status_code=error.http_status) from None
+        return Response(AgentAvailabilitySerializer(figures).data)
 
     def get_etag_timestamps(self, instance: Endpoint) -> Iterable[datetime]:
         return [instance.updated_at, *(row.updated_at for row in provider_settings_rows(instance))]

@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 
 from handover_portal.wsgi import application
+from tests.conftest import CLIENT_ID, QUEUE_NAME
 from tests.factories import EndpointFactory, GenesysSettingsFactory, OAuth2ConnectionFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,11 +43,20 @@ def strict(node: Any) -> None:
 
 
 @pytest.fixture
-def rows() -> dict[str, list[str]]:
-    """Real configuration, and the ids each detail operation can be called with."""
-    shared = OAuth2ConnectionFactory(scope="openid")
+def rows(genesys: Any, queue_id: Any) -> dict[str, list[str]]:
+    """Real configuration, and the ids each detail operation can be called with.
+
+    The first connection and queue exist in the sandbox, so agent availability answers
+    with figures for the first endpoint (and 409 for the others, never a 5xx).
+    """
+    shared = OAuth2ConnectionFactory(scope="openid", client_id=CLIENT_ID)
     settings = [
-        GenesysSettingsFactory(node_authentication=shared, send_profile_information=True),
+        GenesysSettingsFactory(
+            node_authentication=shared,
+            send_profile_information=True,
+            queue_id=queue_id,
+            queue_name=QUEUE_NAME,
+        ),
         GenesysSettingsFactory(node_authentication__client_secret=""),
         GenesysSettingsFactory(node_authentication=None, endpoint__channel_type="rest"),
         # Kept from an earlier choice: inactive, shown as null.
@@ -58,8 +68,10 @@ def rows() -> dict[str, list[str]]:
         EndpointFactory(channel_type="webhook", handover_provider="genesys"),
     ]
     connections = [shared, *(row.node_authentication for row in settings[1:2])]
+    endpoint_ids = [str(endpoint.public_id) for endpoint in endpoints]
     return {
-        "/api/v1/endpoints/{id}/": [str(endpoint.public_id) for endpoint in endpoints],
+        "/api/v1/endpoints/{id}/": endpoint_ids,
+        "/api/v1/endpoints/{id}/agent-availability/": endpoint_ids[:1],
         "/api/v1/oauth2-connections/{id}/": [connection.pk for connection in connections],
     }
 
@@ -131,6 +143,7 @@ def test_api_conforms_to_its_schema(
         "/api/v1/endpoints/{id}/",
         "/api/v1/oauth2-connections/",
         "/api/v1/oauth2-connections/{id}/",
+        "/api/v1/endpoints/{id}/agent-availability/",
     ],
 )
 def test_real_objects_conform_to_their_schema(

@@ -6,8 +6,8 @@ import pytest
 
 from genesys import errors
 from genesys.availability import agent_availability
+from tests.conftest import QUEUE_NAME
 from tests.factories import EndpointFactory
-from tests.genesys.conftest import QUEUE_NAME
 
 pytestmark = pytest.mark.django_db
 

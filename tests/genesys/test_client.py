@@ -10,8 +10,8 @@ import pytest
 from genesys import errors, tokens
 from genesys.client import GenesysClient
 from genesys.regions import get_region
+from tests.conftest import CLIENT_ID, QUEUE_NAME
 from tests.factories import CLIENT_SECRET, OAuth2ConnectionFactory
-from tests.genesys.conftest import CLIENT_ID, QUEUE_NAME
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ import socket
 import pytest
 from django.urls import reverse
 
+from tests.conftest import QUEUE_NAME
 from tests.factories import CLIENT_SECRET, EndpointFactory, OAuth2ConnectionFactory
-from tests.genesys.conftest import QUEUE_NAME
 
 pytestmark = pytest.mark.django_db
 
