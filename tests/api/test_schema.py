@@ -31,6 +31,7 @@ def test_schema_is_served_and_documents_token_auth(anonymous):
     assert set(schema["paths"]) == {
         "/api/v1/endpoints/",
         "/api/v1/endpoints/{id}/",
+        "/api/v1/endpoints/{id}/agent-availability/",
         "/api/v1/oauth2-connections/",
         "/api/v1/oauth2-connections/{id}/",
     }
