@@ -6,16 +6,26 @@ DEV_ENV := .data/dev.env
 CHROMIUM ?= /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 8000
+SANDBOX_PORT ?= 8765
 # Every command that runs the app sees the development keys (the environment wins).
 APP := . ./$(DEV_ENV) &&
 
-.PHONY: run test lint format superuser migrate browser clean
+.PHONY: run sandbox test lint format superuser migrate browser clean
 
+# Genesys calls go to the sandbox unless GENESYS_API_BASE_URL is set (empty: real Genesys).
+run sandbox: export GENESYS_API_BASE_URL ?= http://127.0.0.1:$(SANDBOX_PORT)
+run: export HOST := $(HOST)
+run: export WEB_PORT := $(PORT)
+run: export SANDBOX_PORT := $(SANDBOX_PORT)
 run: $(VENV)/.installed $(DEV_ENV)
 	$(APP) $(BIN)/python manage.py migrate --noinput
 	$(APP) $(BIN)/python manage.py ensure_superuser
-	@echo "Handover Portal: http://$(HOST):$(PORT)/admin/"
-	$(APP) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(APP) $(BIN)/python manage.py seed_demo
+	@echo "Handover Portal: http://$(HOST):$(PORT)/admin/  Genesys sandbox console: http://127.0.0.1:$(SANDBOX_PORT)/console/"
+	$(APP) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile.dev start
+
+sandbox: $(VENV)/.installed $(DEV_ENV)
+	$(APP) $(BIN)/python manage.py genesys_sandbox --port $(SANDBOX_PORT)
 
 test: $(VENV)/.installed $(DEV_ENV) browser
 	$(BIN)/ruff check .
