@@ -201,3 +201,13 @@ def test_tokens_are_encrypted_in_the_cache(genesys, connection):
     cached = cache.get(tokens._cache_key(connection, FRANKFURT))
     assert cached
     assert token not in cached
+
+
+def test_concurrent_callers_do_not_stampede_the_token_endpoint(genesys, connection):
+    from concurrent.futures import ThreadPoolExecutor
+
+    genesys.add_fault(path_prefix="/oauth/token", delay_seconds=0.3, times=1)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda _: tokens.access_token(connection, FRANKFURT), range(8)))
+    assert len(set(results)) == 1
+    assert len(genesys.requests("/oauth/token")) == 1
