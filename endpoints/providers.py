@@ -24,8 +24,10 @@ if TYPE_CHECKING:
     from rest_framework.serializers import Serializer
 
     from endpoints.models import Endpoint
+    from endpoints.transports import HandoverTransport
 
 NO_PROVIDER = "none"
+DEFAULT_SESSION_DURATION_MINUTES = 20
 
 
 class ProviderError(Exception):
@@ -76,6 +78,14 @@ class HandoverProvider:
     #: the key ``id``. ``None``: the API shows no settings for this provider.
     api_serializer: ClassVar[str | None] = None
 
+    #: Dotted path of the ``endpoints.transports.HandoverTransport`` that relays handovers.
+    transport: ClassVar[str | None] = None
+
+    def get_transport(self) -> HandoverTransport:
+        if self.transport is None:
+            raise ProviderNotConfigured(f"{self.label} cannot relay handovers.")
+        return _transport(self.transport)
+
     def get_settings_model(self) -> type[models.Model] | None:
         if self.settings_model is None:
             return None
@@ -109,6 +119,11 @@ class HandoverProvider:
     def handover_refusal(self, endpoint: Endpoint) -> str | None:
         """Why a handover cannot start on ``endpoint`` now, or ``None`` when it can."""
         raise NotImplementedError
+
+    def session_duration_minutes(self, endpoint: Endpoint) -> int:
+        """Idle minutes after which the endpoint's handovers expire."""
+        stored = self.get_settings(endpoint)
+        return int(getattr(stored, "session_duration_minutes", DEFAULT_SESSION_DURATION_MINUTES))
 
     def test_connection(self, endpoint: Endpoint) -> list[Finding]:
         """Check the endpoint's settings against the provider's service (admin "Test")."""
@@ -164,6 +179,11 @@ def get_providers() -> dict[str, HandoverProvider]:
             )
         providers[provider_class.id] = provider_class()
     return providers
+
+
+@functools.cache
+def _transport(path: str) -> HandoverTransport:
+    return import_string(path)()
 
 
 @receiver(setting_changed)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import threading
 import time
 from typing import Any
@@ -19,6 +18,7 @@ import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
+from endpoints import retries
 from endpoints.validators import printable
 from genesys import errors
 
@@ -42,12 +42,11 @@ def session() -> requests.Session:
 
 
 def backoff_seconds(attempt: int) -> float:
-    """Exponential backoff with jitter: about base·2^(attempt-1), capped, never below half."""
-    cap = min(
-        settings.GENESYS_HTTP_BACKOFF_MAX_SECONDS,
-        settings.GENESYS_HTTP_BACKOFF_SECONDS * 2 ** (attempt - 1),
+    return retries.backoff_seconds(
+        attempt,
+        base=settings.GENESYS_HTTP_BACKOFF_SECONDS,
+        cap=settings.GENESYS_HTTP_BACKOFF_MAX_SECONDS,
     )
-    return cap / 2 + random.uniform(0, cap / 2)  # noqa: S311 (jitter, not cryptography)
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:

@@ -123,6 +123,32 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Nothing is lost when a worker dies mid-task: a task is acknowledged when it has finished
+# (every task is safe to run twice), rejected back to the queue if its worker is lost, and a
+# worker reserves one task at a time.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_TASK_TIME_LIMIT = 300
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Longer than any task time limit plus the longest countdown (endpoints.tasks caps
+    # countdowns at 600 s), so Redis never hands a running or waiting task to a second worker.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+HANDOVER_EXPIRY_INTERVAL_SECONDS = env.float("HANDOVER_EXPIRY_INTERVAL_SECONDS", default=60.0)
+RELAY_SWEEP_INTERVAL_SECONDS = env.float("RELAY_SWEEP_INTERVAL_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE = {
+    "expire-idle-handovers": {
+        "task": "endpoints.tasks.handovers_expire_task",
+        "schedule": HANDOVER_EXPIRY_INTERVAL_SECONDS,
+    },
+    "sweep-relay": {
+        "task": "endpoints.tasks.relay_sweep_task",
+        "schedule": RELAY_SWEEP_INTERVAL_SECONDS,
+    },
+}
 
 # --- REST API (Django REST framework, drf-spectacular) ---
 # Read-only configuration under /api/v1/: token first (so an anonymous client gets 401 with
@@ -163,6 +189,20 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# --- Handovers: the relay, expiry and callbacks ---
+HANDOVER_EXPIRY_WARNING_SECONDS = env.int("HANDOVER_EXPIRY_WARNING_SECONDS", default=60)
+RELAY_MAX_ATTEMPTS = env.int("RELAY_MAX_ATTEMPTS", default=8)
+RELAY_BACKOFF_SECONDS = env.float("RELAY_BACKOFF_SECONDS", default=1.0)
+RELAY_BACKOFF_MAX_SECONDS = env.float("RELAY_BACKOFF_MAX_SECONDS", default=60.0)
+RELAY_LEASE_SECONDS = env.int("RELAY_LEASE_SECONDS", default=120)
+RELAY_SWEEP_BATCH = env.int("RELAY_SWEEP_BATCH", default=500)
+RELAY_START_GRACE_SECONDS = env.int("RELAY_START_GRACE_SECONDS", default=60)
+CALLBACK_MAX_ATTEMPTS = env.int("CALLBACK_MAX_ATTEMPTS", default=10)
+CALLBACK_BACKOFF_SECONDS = env.float("CALLBACK_BACKOFF_SECONDS", default=2.0)
+CALLBACK_BACKOFF_MAX_SECONDS = env.float("CALLBACK_BACKOFF_MAX_SECONDS", default=300.0)
+CALLBACK_CONNECT_TIMEOUT = env.float("CALLBACK_CONNECT_TIMEOUT", default=3.05)
+CALLBACK_READ_TIMEOUT = env.float("CALLBACK_READ_TIMEOUT", default=10.0)
 
 # --- Genesys Cloud ---
 # When set, every Genesys call (login, API, event streams) goes to this one base instead of

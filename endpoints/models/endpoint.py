@@ -9,6 +9,7 @@ from django.core.validators import URLValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from endpoints.fields import EncryptedTextField
 from endpoints.providers import NO_PROVIDER, HandoverProvider, UnknownProvider, get_provider
 from endpoints.validators import printable, reject_control_characters
 
@@ -52,6 +53,14 @@ class Endpoint(models.Model):
         validators=[URLValidator(schemes=["https", "http"])],
         help_text=_(
             "Optional. Where agent messages and handover events are pushed to the channel."
+        ),
+    )
+    callback_signing_secret = EncryptedTextField(
+        _("callback signing secret"),
+        blank=True,
+        help_text=_(
+            "Signs every callback (HMAC-SHA256): share it with the channel, which verifies "
+            "the X-Handover-Signature header. Stored encrypted; never shown again."
         ),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

@@ -1,0 +1,138 @@
+"""Pushing handover events to the channel's callback URL, signed, in order, with retries.
+
+Each event is POSTed as JSON with ``X-Handover-Timestamp`` (Unix seconds) and
+``X-Handover-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`` keyed with the
+endpoint's callback signing secret. A handover's events go one at a time, oldest first: a
+failing delivery is retried with backoff before any later event is sent, and given up
+(``failed``) after ``CALLBACK_MAX_ATTEMPTS``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from datetime import timedelta
+
+import requests
+from django.conf import settings
+from django.utils import timezone
+
+from endpoints import leases, retries
+from endpoints.fields import SecretUnreadable
+from endpoints.models import Handover, HandoverEvent
+from endpoints.models.handover import DeliveryStatus
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Handover-Signature"
+TIMESTAMP_HEADER = "X-Handover-Timestamp"
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The signature header's value for ``body`` sent at ``timestamp``."""
+    message = timestamp.encode("ascii") + b"." + body
+    return "sha256=" + hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def verify(
+    secret: str, timestamp: str, body: bytes, signature: str, *, tolerance: int = 300
+) -> bool:
+    """What a channel does: check the signature (constant time) and the timestamp's age."""
+    try:
+        age = abs(time.time() - int(timestamp))
+    except ValueError:
+        return False
+    return age <= tolerance and hmac.compare_digest(sign(secret, timestamp, body), signature)
+
+
+def callbacks_deliver(handover_id: int) -> float | None:
+    """Deliver the handover's due events; seconds until it should run again, or ``None``."""
+    if not leases.claim(handover_id, leases.CALLBACK):
+        return None
+    try:
+        return _deliver_due(handover_id)
+    finally:
+        leases.release(handover_id, leases.CALLBACK)
+
+
+def has_due_events(handover_id: int) -> bool:
+    first = _pending(handover_id).first()
+    return first is not None and (
+        first.next_delivery_at is None or first.next_delivery_at <= timezone.now()
+    )
+
+
+def _pending(handover_id: int):
+    return HandoverEvent.objects.filter(
+        handover_id=handover_id, delivery=DeliveryStatus.PENDING
+    ).order_by("seq")
+
+
+def _deliver_due(handover_id: int) -> float | None:
+    handover = Handover.objects.select_related("endpoint").get(pk=handover_id)
+    endpoint = handover.endpoint
+    while True:
+        event = _pending(handover_id).select_related("handover").first()
+        if event is None:
+            return None
+        now = timezone.now()
+        if event.next_delivery_at and event.next_delivery_at > now:
+            return (event.next_delivery_at - now).total_seconds()
+        error = _post(endpoint, event)
+        event.delivery_attempts += 1
+        if error is None:
+            event.delivery = DeliveryStatus.DELIVERED
+            event.delivery_error = ""
+        elif event.delivery_attempts >= settings.CALLBACK_MAX_ATTEMPTS or not endpoint.callback_url:
+            event.delivery = DeliveryStatus.FAILED
+            event.delivery_error = error
+            logger.warning(
+                "Gave up delivering event %s of handover %s: %s",
+                event.seq, handover.public_id, error,
+            )  # fmt: skip
+        else:
+            delay = retries.backoff_seconds(
+                event.delivery_attempts,
+                base=settings.CALLBACK_BACKOFF_SECONDS,
+                cap=settings.CALLBACK_BACKOFF_MAX_SECONDS,
+            )
+            event.next_delivery_at = now + timedelta(seconds=delay)
+            event.delivery_error = error
+            event.save(update_fields=["delivery_attempts", "next_delivery_at", "delivery_error"])
+            return delay
+        event.save(update_fields=["delivery", "delivery_attempts", "delivery_error"])
+        leases.renew(handover_id, leases.CALLBACK)
+
+
+def _post(endpoint, event: HandoverEvent) -> str | None:
+    """POST one event; ``None`` on a 2xx, else what went wrong (no secret in it)."""
+    if not endpoint.callback_url:
+        return "The endpoint has no callback URL any more."
+    try:
+        secret = endpoint.callback_signing_secret
+    except SecretUnreadable:
+        return "The callback signing secret is unreadable: enter it again."
+    if not secret:
+        return "The endpoint has no callback signing secret."
+    body = json.dumps(event.as_json(), separators=(",", ":")).encode("utf-8")
+    timestamp = str(int(time.time()))
+    try:
+        response = requests.post(
+            endpoint.callback_url,
+            data=body,
+            headers={
+                "Content-Type": "application/json",
+                TIMESTAMP_HEADER: timestamp,
+                SIGNATURE_HEADER: sign(secret, timestamp, body),
+            },
+            timeout=(settings.CALLBACK_CONNECT_TIMEOUT, settings.CALLBACK_READ_TIMEOUT),
+            allow_redirects=False,
+        )
+    except requests.RequestException as error:
+        return f"{type(error).__name__} calling the callback URL"
+    if 200 <= response.status_code < 300:
+        return None
+    return f"The callback URL answered {response.status_code}"
