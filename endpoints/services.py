@@ -53,7 +53,7 @@ def lock_handover(handover_id: int) -> Handover:
     return Handover.objects.select_for_update().select_related("endpoint").get(pk=handover_id)
 
 
-def _touch(handover: Handover, now: datetime) -> None:
+def reset_idle_clock(handover: Handover, now: datetime) -> None:
     """A user or agent message: the idle clock starts again."""
     handover.last_activity_at = now
     duration = timedelta(minutes=handover.session_duration_minutes)
@@ -121,7 +121,7 @@ def handover_start(
             session_duration_minutes=provider.session_duration_minutes(endpoint),
             started_at=now,
         )
-        _touch(handover, now)
+        reset_idle_clock(handover, now)
         try:
             with transaction.atomic():
                 handover.save()
@@ -162,7 +162,7 @@ def handover_message_add(
         message = OutboundMessage.objects.create(
             handover=locked, text=text, client_message_id=client_message_id
         )
-        _touch(locked, timezone.now())
+        reset_idle_clock(locked, timezone.now())
         locked.save(update_fields=["last_activity_at", "expires_at", "warn_at"])
         transaction.on_commit(lambda: _tasks().outbox_send_task.delay(locked.pk))
     return message, True
@@ -188,7 +188,7 @@ def handover_event_record(
             return None
         fields = ["last_event_seq"]
         if activity:
-            _touch(handover, event.created_at)
+            reset_idle_clock(handover, event.created_at)
             fields += ["last_activity_at", "expires_at", "warn_at"]
         if kind == EventKind.AGENT_JOINED:
             handover.status = HandoverStatus.ACTIVE

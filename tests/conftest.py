@@ -78,3 +78,13 @@ def genesys_settings(connection, queue_id):
     return GenesysSettingsFactory(
         queue_id=queue_id, queue_name=QUEUE_NAME, node_authentication=connection
     )
+
+
+@pytest.fixture
+def channel():
+    """The channel's callback endpoint, as a real HTTP server."""
+    from tests.channel import ChannelServer
+
+    server = ChannelServer().start()
+    yield server
+    server.stop()

@@ -73,3 +73,15 @@ class TokenFactory(factory.django.DjangoModelFactory):
         model = Token
 
     user = factory.SubFactory(UserFactory)
+
+
+class HandoverFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "endpoints.Handover"
+
+    endpoint = factory.SubFactory(EndpointFactory, handover_provider="genesys")
+    provider = "genesys"
+    user_id = factory.Sequence(lambda n: f"user-{n}")
+    session_id = factory.Sequence(lambda n: f"session-{n}")
+    status = "queued"
+    session_duration_minutes = 20
