@@ -9,6 +9,14 @@ from django.core.cache import cache
 from tests.factories import CLIENT_SECRET, GenesysSettingsFactory, OAuth2ConnectionFactory
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _in_memory_broker():
+    """Tasks enqueued by the code under test go nowhere, unless a test brings a worker."""
+    from handover_portal.celery import app
+
+    app.conf.broker_url = "memory://"
+
+
 @pytest.fixture
 def new_key() -> str:
     """A fresh Fernet key, as text."""
