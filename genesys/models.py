@@ -209,3 +209,25 @@ class GenesysSettings(models.Model):
     @property
     def region(self) -> regions.Region:
         return regions.get_region(self.host)
+
+
+class WebChatConversation(models.Model):
+    """The guest side of a handover's Genesys web chat: its ids and credentials.
+
+    The JWT and the event stream URI are credentials of the conversation: encrypted.
+    """
+
+    handover = models.OneToOneField(
+        "endpoints.Handover", on_delete=models.CASCADE, related_name="genesys_webchat"
+    )
+    conversation_id = models.CharField(_("conversation ID"), max_length=64)
+    member_id = models.CharField(_("member ID"), max_length=64)
+    jwt = EncryptedTextField()
+    event_stream_uri = EncryptedTextField()
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Genesys web chat conversation")
+
+    def __str__(self) -> str:
+        return self.conversation_id

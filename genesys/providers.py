@@ -17,6 +17,7 @@ class GenesysCloudProvider(HandoverProvider):
     label = "Genesys Cloud"
     settings_model = "genesys.GenesysSettings"
     admin_inline = "genesys.admin.GenesysSettingsInline"
+    transport = "genesys.transport.WebChatTransport"
     api_serializer = "genesys.api.serializers.GenesysSettingsSerializer"
 
     def handover_refusal(self, endpoint: Endpoint) -> str | None:

@@ -81,6 +81,16 @@ TEMPLATES = [
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server, workers and relay share the file: write-ahead logging lets them read
+    # while one writes, and IMMEDIATE transactions queue writers instead of failing them.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # A file, not memory, so that the end-to-end tests' worker processes see it too.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
@@ -218,6 +228,9 @@ GENESYS_HTTP_BACKOFF_MAX_SECONDS = env.float("GENESYS_HTTP_BACKOFF_MAX_SECONDS",
 GENESYS_HTTP_RETRY_AFTER_MAX_SECONDS = env.float(
     "GENESYS_HTTP_RETRY_AFTER_MAX_SECONDS", default=30.0
 )
+GENESYS_RELAY_POLL_SECONDS = env.float("GENESYS_RELAY_POLL_SECONDS", default=1.0)
+GENESYS_STREAM_HEARTBEAT_TIMEOUT = env.float("GENESYS_STREAM_HEARTBEAT_TIMEOUT", default=90.0)
+GENESYS_STREAM_POLL_SECONDS = env.float("GENESYS_STREAM_POLL_SECONDS", default=5.0)
 AGENT_AVAILABILITY_CACHE_SECONDS = env.float("AGENT_AVAILABILITY_CACHE_SECONDS", default=10.0)
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -1,0 +1,185 @@
+"""End to end: a real Celery worker on the machine's Redis, the relay process, the sandbox.
+
+The worker and relay are subprocesses of this test session, started once, on the test
+database (the tests here are transactional, so what they write is committed and seen by
+the other processes) and on a Redis database of their own, flushed at the start.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from django.db import connection
+
+from handover_portal.celery import app
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = os.environ.get("E2E_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+#: Fast retries and leases, so failure scenarios finish in seconds.
+FAST = {
+    "GENESYS_HTTP_BACKOFF_SECONDS": "0.01",
+    "GENESYS_HTTP_BACKOFF_MAX_SECONDS": "0.05",
+    "GENESYS_HTTP_MAX_ATTEMPTS": "3",
+    "GENESYS_HTTP_READ_TIMEOUT": "3",
+    "RELAY_BACKOFF_SECONDS": "0.05",
+    "RELAY_BACKOFF_MAX_SECONDS": "0.2",
+    "RELAY_LEASE_SECONDS": "3",
+    "CALLBACK_BACKOFF_SECONDS": "0.05",
+    "CALLBACK_BACKOFF_MAX_SECONDS": "0.2",
+    "GENESYS_RELAY_POLL_SECONDS": "0.2",
+}
+
+
+def database_url() -> str:
+    """The test database, as a URL the subprocesses can use."""
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"
+    user = settings.get("USER") or "postgres"
+    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
+    host = settings.get("HOST") or "127.0.0.1"
+    port = settings.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{settings['NAME']}"
+
+
+class Process:
+    """A subprocess of the product (worker, relay) with its output in a log file."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.args = args
+        self.env = env
+        self.log_path = log_dir / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Process:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            self.args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: a crash, nothing gets to clean up."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+class Stack:
+    """The worker(s) and the relay of one test session."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self.env = env
+        self.log_dir = log_dir
+        self.workers: list[Process] = []
+        self.relay: Process | None = None
+
+    def start_worker(self, name: str = "worker", concurrency: int = 2) -> Process:
+        worker = Process(
+            f"{name}-{len(self.workers)}",
+            [
+                sys.executable, "-m", "celery", "-A", "handover_portal", "worker",
+                "--loglevel", "INFO", "--concurrency", str(concurrency), "--pool", "prefork",
+                "--without-mingle", "--without-gossip",
+                "--hostname", f"{name}{len(self.workers)}@%h",
+            ],
+            self.env,
+            self.log_dir,
+        ).start()  # fmt: skip
+        self.workers.append(worker)
+        return worker
+
+    def start_relay(self) -> Process:
+        self.relay = Process(
+            "relay", [sys.executable, "manage.py", "genesys_relay"], self.env, self.log_dir
+        ).start()
+        return self.relay
+
+    def stop(self) -> None:
+        for process in [*self.workers, self.relay]:
+            if process is not None:
+                process.stop()
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {process.name} ---\n{process.log()}"
+            for process in [*self.workers, self.relay]
+            if process is not None
+        )
+
+
+@pytest.fixture(scope="session")
+def e2e_stack(
+    django_db_setup: Any, django_db_blocker: Any, sandbox_server: Any, tmp_path_factory: Any
+) -> Iterator[Stack]:
+    """Redis broker, two worker processes and the relay, on the test database."""
+    broker = redis.Redis.from_url(REDIS_URL)
+    broker.flushdb()
+    with django_db_blocker.unblock():
+        db_url = database_url()
+    env = {
+        **os.environ,
+        **FAST,
+        "DATABASE_URL": db_url,
+        "CELERY_BROKER_URL": REDIS_URL,
+        "GENESYS_API_BASE_URL": sandbox_server.url,
+        "DJANGO_SETTINGS_MODULE": "handover_portal.settings",
+    }
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    stack = Stack(env, tmp_path_factory.mktemp("e2e"))
+    app.conf.broker_url = REDIS_URL
+    app.close()  # drop the in-memory broker's connections: publish to Redis from now on
+    stack.start_worker()
+    stack.start_relay()
+    yield stack
+    stack.stop()
+    app.conf.broker_url = "memory://"
+    app.close()
+    broker.flushdb()
+
+
+@pytest.fixture
+def e2e(e2e_stack: Stack, sandbox: Any, settings: Any) -> Stack:
+    """A clean sandbox and this process configured like the worker."""
+    settings.GENESYS_API_BASE_URL = sandbox.url
+    for name, value in FAST.items():
+        setattr(settings, name, float(value) if "." in value else int(value))
+    return e2e_stack
+
+
+def wait_for(
+    check: Callable[[], Any], *, timeout: float = 20, what: str = "", stack: Stack | None = None
+) -> Any:
+    """Poll ``check`` until it returns something truthy; fail with the processes' logs."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            logs = stack.logs()[-6000:] if stack else ""
+            pytest.fail(f"Timed out waiting for {what or check}.\n{logs}")
+        time.sleep(0.1)
