@@ -1,0 +1,281 @@
+"""Handovers through the real broker, worker and relay, with the sandbox as Genesys."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from endpoints import tasks
+from endpoints.callbacks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from endpoints.models import Handover, OutboundMessage
+from endpoints.services import handover_end, handover_message_add, handover_start
+from tests.conftest import CLIENT_ID
+from tests.e2e.conftest import Stack, wait_for
+from tests.factories import GenesysSettingsFactory, OAuth2ConnectionFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+PROFILE = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "tier": "gold"}
+
+
+@pytest.fixture
+def endpoint(e2e: Stack, sandbox: Any):
+    settings = GenesysSettingsFactory(
+        organization_id=sandbox.organization_id,
+        deployment_id=sandbox.deployment_id,
+        queue_id=sandbox.queue_id,
+        queue_name=sandbox.queue_name,
+        node_authentication=OAuth2ConnectionFactory(client_id=CLIENT_ID),
+    )
+    return settings.endpoint
+
+
+def start(endpoint, **kwargs: Any) -> Handover:
+    handover, created = handover_start(
+        endpoint=endpoint,
+        user_id=kwargs.pop("user_id", "user-1"),
+        session_id=kwargs.pop("session_id", str(uuid.uuid4())),
+        **kwargs,
+    )
+    assert created
+    return handover
+
+
+def conversation_of(handover: Handover, sandbox: Any, e2e: Stack) -> dict[str, Any]:
+    def created() -> Any:
+        handover.refresh_from_db()
+        return getattr(handover, "genesys_webchat", None)
+
+    webchat = wait_for(created, what="the Genesys conversation", stack=e2e)
+    return sandbox.conversation(webchat.conversation_id)
+
+
+def customer_texts(sandbox: Any, conversation_id: str) -> list[str]:
+    conversation = sandbox.conversation(conversation_id)
+    customer = conversation["customer"]["id"]
+    return [
+        message["body"]
+        for message in conversation["messages"]
+        if message["sender"]["id"] == customer and message["bodyType"] == "standard"
+    ]
+
+
+def kinds(handover: Handover) -> list[str]:
+    return list(handover.events.order_by("seq").values_list("kind", flat=True))
+
+
+def wait_kinds(handover: Handover, expected: list[str], e2e: Stack) -> None:
+    wait_for(lambda: kinds(handover) == expected, what=f"events {expected}", stack=e2e)
+
+
+def test_a_whole_handover(e2e, sandbox, endpoint):
+    handover = start(
+        endpoint,
+        transcript=[
+            {"from": "user", "text": "I need a human", "at": timezone.now()},
+            {"from": "bot", "text": "Connecting you", "at": timezone.now()},
+        ],
+    )
+    conversation = conversation_of(handover, sandbox, e2e)
+    cid = conversation["id"]
+    wait_for(lambda: customer_texts(sandbox, cid), what="the transcript", stack=e2e)
+    [transcript] = customer_texts(sandbox, cid)
+    lines = transcript.splitlines()
+    assert lines[0] == "Conversation with the bot before the handover:"
+    assert lines[1].startswith("User (")
+    assert lines[1].endswith("): I need a human")
+    assert lines[2].startswith("Bot (")
+    assert lines[2].endswith("): Connecting you")
+    handover.refresh_from_db()
+    assert handover.status == "queued"
+
+    sandbox.agent_join(cid, name="Alex Agent")
+    wait_kinds(handover, ["agent_joined"], e2e)
+    handover.refresh_from_db()
+    assert (handover.status, handover.agent_name) == ("active", "Alex Agent")
+
+    sandbox.agent_send(cid, "Hello, how can I help?")
+    wait_kinds(handover, ["agent_joined", "agent_message"], e2e)
+    message = handover.events.get(kind="agent_message")
+    assert message.data == {"text": "Hello, how can I help?", "agent_name": "Alex Agent"}
+
+    handover_message_add(handover=handover, text="My order is late", client_message_id="m1")
+    wait_for(
+        lambda: customer_texts(sandbox, cid)[1:] == ["My order is late"],
+        what="the user's message at the agent",
+        stack=e2e,
+    )
+
+    sandbox.agent_leave(cid, end_conversation=True)
+    wait_kinds(handover, ["agent_joined", "agent_message", "agent_left", "ended"], e2e)
+    handover.refresh_from_db()
+    assert (handover.status, handover.end_reason) == ("ended", "agent_left")
+
+
+@pytest.mark.parametrize("send_profile", [True, False])
+def test_profile_is_sent_only_when_allowed(e2e, sandbox, endpoint, send_profile):
+    endpoint.genesys_settings.send_profile_information = send_profile
+    endpoint.genesys_settings.save()
+    handover = start(endpoint, profile=PROFILE, custom_fields={"order": "A-17"})
+    conversation = conversation_of(handover, sandbox, e2e)
+    [create] = sandbox.requests("/api/v2/webchat/guest/conversations")
+    member_info = create["json"]["memberInfo"]
+    if send_profile:
+        assert member_info == {
+            "displayName": "Ada Lovelace",
+            "firstName": "Ada",
+            "lastName": "Lovelace",
+            "email": "ada@example.com",
+            "customFields": {"tier": "gold", "order": "A-17"},
+        }
+        assert conversation["customer"]["displayName"] == "Ada Lovelace"
+    else:
+        assert member_info == {"displayName": "Guest"}
+        assert "Ada" not in str(create["json"])
+        assert "ada@example.com" not in str(sandbox.state())
+
+
+def test_200_rapid_messages_arrive_in_order_with_two_workers(e2e, sandbox, endpoint):
+    if len(e2e.workers) < 2:
+        e2e.start_worker("second")
+    handover = start(endpoint)
+    cid = conversation_of(handover, sandbox, e2e)["id"]
+    sent = [f"message {n:03}" for n in range(200)]
+    for n, text in enumerate(sent):
+        handover_message_add(handover=handover, text=text, client_message_id=f"c{n}")
+    wait_for(
+        lambda: len(customer_texts(sandbox, cid)) >= 200,
+        timeout=90,
+        what="200 messages at the agent",
+        stack=e2e,
+    )
+    assert customer_texts(sandbox, cid) == sent
+    assert set(OutboundMessage.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_repeated_client_message_id_is_sent_once(e2e, sandbox, endpoint):
+    handover = start(endpoint)
+    cid = conversation_of(handover, sandbox, e2e)["id"]
+    first, created = handover_message_add(handover=handover, text="once", client_message_id="x")
+    again, created_again = handover_message_add(
+        handover=handover, text="once", client_message_id="x"
+    )
+    assert (created, created_again, first.pk) == (True, False, again.pk)
+    handover_message_add(handover=handover, text="after", client_message_id="y")
+    wait_for(lambda: customer_texts(sandbox, cid) == ["once", "after"], stack=e2e, what="sends")
+
+
+def test_killing_a_worker_mid_send_loses_and_duplicates_nothing(e2e, sandbox, endpoint):
+    handover = start(endpoint)
+    cid = conversation_of(handover, sandbox, e2e)["id"]
+    # Genesys takes 3 s to answer the first send: the worker dies waiting for it, after
+    # Genesys has received the message.
+    sandbox.add_fault(
+        f"/api/v2/webchat/guest/conversations/{cid}/members", method="POST", delay_seconds=3
+    )
+    handover_message_add(handover=handover, text="survives the crash", client_message_id="k1")
+    wait_for(
+        lambda: OutboundMessage.objects.filter(status="sending").exists(),
+        what="the send in flight",
+        stack=e2e,
+    )
+    for worker in e2e.workers:
+        worker.kill()
+    e2e.workers.clear()
+    handover_message_add(handover=handover, text="sent after the crash", client_message_id="k2")
+    e2e.start_worker("replacement")
+    # The dead worker's lease runs out; the sweeper hands its work to the new worker, which
+    # finds the first message already in the conversation's history and does not resend it.
+    wait_for(
+        lambda: (
+            tasks.relay_sweep_task.delay()
+            and not OutboundMessage.objects.exclude(status="sent").exists()
+        ),
+        timeout=40,
+        what="the outbox to drain after the crash",
+        stack=e2e,
+    )
+    assert customer_texts(sandbox, cid) == ["survives the crash", "sent after the crash"]
+
+
+def test_agent_messages_survive_a_dropped_event_stream(e2e, sandbox, endpoint):
+    handover = start(endpoint)
+    cid = conversation_of(handover, sandbox, e2e)["id"]
+    sandbox.agent_join(cid)
+    wait_kinds(handover, ["agent_joined"], e2e)
+    sandbox.agent_send(cid, "before the drop")
+    wait_kinds(handover, ["agent_joined", "agent_message"], e2e)
+    assert sandbox.drop_streams() >= 1
+    sandbox.agent_send(cid, "while it was down")
+    sandbox.agent_send(cid, "after the drop")
+    wait_for(
+        lambda: handover.events.filter(kind="agent_message").count() >= 3,
+        what="three agent messages",
+        stack=e2e,
+    )
+    texts = list(
+        handover.events.filter(kind="agent_message")
+        .order_by("seq")
+        .values_list("data__text", flat=True)
+    )
+    assert texts == ["before the drop", "while it was down", "after the drop"]
+
+
+def test_expiry_warns_then_ends_and_leaves_the_genesys_chat(e2e, sandbox, endpoint):
+    endpoint.genesys_settings.session_duration_minutes = 1
+    endpoint.genesys_settings.save()
+    handover = start(endpoint)
+    cid = conversation_of(handover, sandbox, e2e)["id"]
+    assert handover.session_duration_minutes == 1
+    # Time passes: the handover was last active 45 s ago (its warning is due, not its end).
+    past = timezone.now() - timedelta(seconds=45)
+    Handover.objects.filter(pk=handover.pk).update(
+        last_activity_at=past, expires_at=past + timedelta(minutes=1), warn_at=past
+    )
+    tasks.handovers_expire_task.delay()
+    wait_kinds(handover, ["expiry_warning"], e2e)
+    Handover.objects.filter(pk=handover.pk).update(expires_at=timezone.now())
+    tasks.handovers_expire_task.delay()
+    wait_kinds(handover, ["expiry_warning", "ended"], e2e)
+    handover.refresh_from_db()
+    assert handover.end_reason == "expired"
+    wait_for(
+        lambda: sandbox.conversation(cid)["customer"]["state"] == "DISCONNECTED",
+        what="the guest to leave the Genesys chat",
+        stack=e2e,
+    )
+
+
+def test_user_ending_disconnects_the_genesys_member(e2e, sandbox, endpoint):
+    handover = start(endpoint)
+    cid = conversation_of(handover, sandbox, e2e)["id"]
+    assert handover_end(handover_id=handover.pk, reason="user_ended")
+    wait_for(
+        lambda: sandbox.conversation(cid)["customer"]["state"] == "DISCONNECTED",
+        what="the guest to leave the Genesys chat",
+        stack=e2e,
+    )
+
+
+def test_callbacks_are_signed_and_retried(e2e, sandbox, endpoint, channel):
+    endpoint.callback_url = channel.url
+    endpoint.callback_signing_secret = "e2e-signing-secret"
+    endpoint.save()
+    channel.fail_next = 2
+    handover = start(endpoint)
+    cid = conversation_of(handover, sandbox, e2e)["id"]
+    sandbox.agent_join(cid, name="Alex Agent")
+    sandbox.agent_send(cid, "signed hello")
+    wait_for(lambda: len(channel.received) >= 2, what="two callbacks", stack=e2e)
+    assert [event["kind"] for event in channel.events()] == ["agent_joined", "agent_message"]
+    for received in channel.received:
+        assert verify(
+            "e2e-signing-secret",
+            received["headers"][TIMESTAMP_HEADER],
+            received["body"],
+            received["headers"][SIGNATURE_HEADER],
+        )
