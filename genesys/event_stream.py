@@ -111,6 +111,10 @@ class _BadCursor(_Retry):
     """The history refused our ``after`` cursor."""
 
 
+class _NotFound(_Retry):
+    """Genesys has no such member (or conversation)."""
+
+
 class _ConnectFailed(Exception):
     """No WebSocket connection was made."""
 
@@ -456,9 +460,18 @@ class ConversationStream:
     async def _member(self, http: aiohttp.ClientSession, member_id: str) -> _Member:
         member = self._members.get(member_id)
         if member is None:
-            info = await self._get_json(
-                http, member_path(self.session, member_id), what="the member lookup"
-            )
+            try:
+                info = await self._get_json(
+                    http, member_path(self.session, member_id), what="the member lookup"
+                )
+            except _NotFound:
+                # Not worth a reconnect loop that would stall the backfill behind it.
+                logger.warning(
+                    "Genesys web chat %s: member %s not found; its events are ignored",
+                    self.conversation_id,
+                    member_id,
+                )
+                info = {"role": "UNKNOWN"}
             member = self._cache_member(member_id, info if isinstance(info, dict) else {})
         return member
 
@@ -498,6 +511,8 @@ class ConversationStream:
             raise _Ended(ENDED_UNAUTHORIZED)
         if status == 400 and code in CONVERSATION_ENDED_CODES:
             raise _Ended(code)
+        if status == 404:
+            raise _NotFound(f"{what} answered 404 {code or ''}".rstrip())
         if status == 400 and "after" in (params or {}):
             raise _BadCursor(f"{what} refused the cursor (400 {code})")
         raise _Retry(f"{what} answered {status} {code or ''}".rstrip())
