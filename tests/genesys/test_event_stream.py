@@ -421,3 +421,41 @@ def test_the_supervisor_starts_and_stops_streams(genesys, caplog):
     ]
     assert any("Refused to open the event stream" in r.getMessage() for r in caplog.records)
     assert genesys.state()["open_streams"] == 0
+
+
+def test_the_supervisor_restarts_a_stream_whose_end_was_not_taken(genesys, caplog):
+    session = create(genesys)
+    cid = session.conversation_id
+
+    async def scenario() -> list[Event]:
+        received: list[Event] = []
+
+        async def handler(key: str, event: Event) -> None:
+            received.append(event)
+            if isinstance(event, ConversationEnded) and len(received) < 4:
+                raise RuntimeError("the database is down")
+
+        async with StreamSupervisor(handler, **FAST) as supervisor:
+            wanted = {"a": (REGION, session)}
+            await supervisor.sync(wanted)
+            await until(lambda: genesys.state()["open_streams"] == 1, "the socket")
+            await act(genesys.agent_join, cid)
+            await act(genesys.agent_leave, cid, end_conversation=True)
+            await until(lambda: len(received) == 3, "the end")
+            await asyncio.sleep(0.05)
+            await supervisor.sync(wanted)  # the end failed: the stream starts again
+            await until(lambda: len(received) == 4, "the end again")
+            await supervisor.sync(wanted)  # taken this time: not started again
+            assert supervisor.streams == {}
+        return received
+
+    received = run(scenario())
+
+    # The new stream never saw the agent connected, so it reports only the end.
+    assert [type(event) for event in received] == [
+        AgentJoined,
+        AgentLeft,
+        ConversationEnded,
+        ConversationEnded,
+    ]
+    assert any("restarts at the next sync" in r.getMessage() for r in caplog.records)
