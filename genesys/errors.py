@@ -85,6 +85,13 @@ class GenesysBadRequest(GenesysError):
     """Genesys Cloud refused the request as malformed or not allowed in its state."""
 
 
+class GenesysConversationEnded(GenesysBadRequest):
+    """The web chat conversation or our member in it is over: end the handover.
+
+    Genesys answers 400 ``chat.error.conversation.state`` or ``chat.error.member.state``.
+    """
+
+
 class GenesysRateLimited(GenesysError):
     """Genesys Cloud kept answering 429 Too Many Requests."""
 

@@ -25,6 +25,8 @@ from genesys import errors
 logger = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# Web chat: the conversation or the member is no longer in a state that allows the call.
+CONVERSATION_ENDED_CODES = frozenset({"chat.error.conversation.state", "chat.error.member.state"})
 _local = threading.local()
 
 
@@ -153,6 +155,8 @@ def error_from_response(
     )
     if status == 403:
         return errors.GenesysPermissionError(message, permission=permission, **details)
+    if status == 400 and details["code"] in CONVERSATION_ENDED_CODES:
+        return errors.GenesysConversationEnded(message, **details)
     kind = {
         400: errors.GenesysBadRequest,
         401: errors.GenesysAuthenticationError,

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from endpoints.validators import printable
+from genesys.errors import GenesysError
 
 
 @dataclass(frozen=True)
@@ -181,3 +182,47 @@ def api_base_url(region: Region) -> str:
 def token_url(region: Region) -> str:
     """The OAuth2 client-credentials token URL the server calls for ``region``."""
     return f"{login_base_url(region)}/oauth/token"
+
+
+_DEFAULT_PORTS = {"http": 80, "ws": 80, "https": 443, "wss": 443}
+
+
+def check_event_stream_uri(region: Region, uri: str) -> str:
+    """``uri`` (a web chat ``eventStreamUri``, which comes from Genesys) if it is safe to open.
+
+    It must be ``wss://`` on ``region``'s base domain or a subdomain of it (historically
+    ``carrierpigeon.<host>``), on the default port; or, when ``GENESYS_API_BASE_URL`` is set,
+    ``ws://``/``wss://`` on that base's host and port (only ``wss://`` for an ``https`` base).
+    Anything else raises ``GenesysError``, whose message names the scheme, host and port but
+    never the path or query, which may carry a token.
+    """
+    uri = (uri or "").strip()
+    try:
+        parts = urlsplit(uri)
+        scheme, host, port = parts.scheme.lower(), (parts.hostname or "").rstrip("."), parts.port
+    except ValueError:
+        raise GenesysError("The event stream URI from Genesys Cloud is not a valid URL") from None
+    port = port or _DEFAULT_PORTS.get(scheme)
+    shown = f"{printable(scheme, limit=10)}://{printable(host, limit=100)}:{port}"
+    override = _override()
+    if override:
+        base = urlsplit(override)
+        schemes = ("wss",) if base.scheme == "https" else ("ws", "wss")
+        base_port = base.port or _DEFAULT_PORTS.get(base.scheme)
+        expected = f"{' or '.join(schemes)} on {base.hostname}:{base_port} (GENESYS_API_BASE_URL)"
+        allowed = scheme in schemes and host == base.hostname and port == base_port
+    else:
+        expected = f"wss on {region.host} or a subdomain of it, port 443"
+        allowed = (
+            scheme == "wss"
+            and (host == region.host or host.endswith("." + region.host))
+            and port == 443
+        )
+    if parts.username is not None or parts.password is not None:
+        allowed = False
+    if not allowed:
+        raise GenesysError(
+            f"Refused to open the event stream at {shown} that Genesys Cloud returned: "
+            f"expected {expected}"
+        )
+    return uri
