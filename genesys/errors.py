@@ -97,6 +97,8 @@ class GenesysRateLimited(GenesysError):
 
     advice = "Genesys Cloud limits request rates; try again shortly."
     http_status = 503
+    #: Genesys's ``Retry-After``, in seconds, when it gave one.
+    retry_after: float | None = None
 
 
 class GenesysUnavailable(GenesysError):

@@ -166,4 +166,7 @@ def error_from_response(
     }.get(status)
     if kind is None:
         kind = errors.GenesysUnavailable if status >= 500 else errors.GenesysError
-    return kind(message, **details)
+    error = kind(message, **details)
+    if status == 429:
+        error.retry_after = retry_after_seconds(response)
+    return error

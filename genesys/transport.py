@@ -101,7 +101,7 @@ def _translate(error: errors.GenesysError, *, sent: bool) -> TransportError:
     if isinstance(error, errors.GenesysConversationEnded):
         return ConversationOver(message)
     if isinstance(error, errors.GenesysRateLimited):
-        return TemporaryFailure(message, retry_after=getattr(error, "retry_after", None))
+        return TemporaryFailure(message, retry_after=error.retry_after)
     if isinstance(error, errors.GenesysUnavailable):
         return UnknownOutcome(message) if sent else TemporaryFailure(message)
     if isinstance(error, errors.GenesysAuthenticationError):

@@ -131,6 +131,15 @@ class Stack:
         )
 
 
+def use_broker(url: str) -> None:
+    """Publish this process's tasks to ``url`` from now on (dropping pooled connections)."""
+    app.conf.broker_url = url
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture(scope="session")
 def e2e_stack(
     django_db_setup: Any, django_db_blocker: Any, sandbox_server: Any, tmp_path_factory: Any
@@ -150,14 +159,12 @@ def e2e_stack(
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     stack = Stack(env, tmp_path_factory.mktemp("e2e"))
-    app.conf.broker_url = REDIS_URL
-    app.close()  # drop the in-memory broker's connections: publish to Redis from now on
+    use_broker(REDIS_URL)
     stack.start_worker()
     stack.start_relay()
     yield stack
     stack.stop()
-    app.conf.broker_url = "memory://"
-    app.close()
+    use_broker("memory://")
     broker.flushdb()
 
 

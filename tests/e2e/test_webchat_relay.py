@@ -122,7 +122,11 @@ def test_profile_is_sent_only_when_allowed(e2e, sandbox, endpoint, send_profile)
     endpoint.genesys_settings.save()
     handover = start(endpoint, profile=PROFILE, custom_fields={"order": "A-17"})
     conversation = conversation_of(handover, sandbox, e2e)
-    [create] = sandbox.requests("/api/v2/webchat/guest/conversations")
+    [create] = [
+        request
+        for request in sandbox.requests("/api/v2/webchat/guest/conversations")
+        if request["method"] == "POST" and request["path"] == "/api/v2/webchat/guest/conversations"
+    ]
     member_info = create["json"]["memberInfo"]
     if send_profile:
         assert member_info == {
