@@ -94,7 +94,7 @@ def _event_text(kind: str, data: dict[str, Any]) -> tuple[str, str]:
         return str(_("System")), str(_("Expiry warning: the session is about to expire."))
     if kind == EventKind.MESSAGE_FAILED:
         return str(_("System")), str(_("A message could not be delivered: %(detail)s") % {
-            "detail": data.get("detail") or data.get("error") or ""
+            "detail": data.get("reason", "")
         })  # fmt: skip
     reason = dict(EndReason.choices).get(data.get("reason", ""), data.get("reason", ""))
     return str(_("System")), str(_("Session ended (%(reason)s).") % {"reason": reason})
