@@ -8,18 +8,23 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.forms.utils import ErrorDict
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
 
+from endpoints.fields import secret_state
 from endpoints.models import Endpoint
 from endpoints.providers import Finding, get_providers, provider_choices
-from endpoints.validators import printable
+from endpoints.validators import printable, reject_control_characters
+
+sensitive_secret = method_decorator(sensitive_post_parameters("callback_signing_secret"))
 
 
 class ProviderSettingsFormSet(BaseInlineFormSet):
@@ -121,14 +126,26 @@ class TestConnectionMixin:
 
 
 class EndpointAdminForm(forms.ModelForm):
+    """The endpoint; its callback signing secret is write-only (blank on edit keeps it)."""
+
     handover_provider = forms.ChoiceField(
         label=Endpoint._meta.get_field("handover_provider").verbose_name,
         help_text=Endpoint._meta.get_field("handover_provider").help_text,
+    )
+    callback_signing_secret = forms.CharField(
+        label=_("Callback signing secret"),
+        required=False,
+        strip=True,
+        max_length=1000,
+        validators=[reject_control_characters],
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
 
     class Meta:
         model = Endpoint
         fields = ["name", "channel_type", "callback_url", "handover_provider"]
+        # The model field is never filled from the form directly: see save().
+        exclude = ["callback_signing_secret"]  # noqa: DJ006 (fields is set; keeps the admin off it)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -138,6 +155,53 @@ class EndpointAdminForm(forms.ModelForm):
         field.error_messages["invalid_choice"] = _(
             "“%(value)s” is not a handover provider. Choose one of: {labels}."
         ).format(labels=labels)
+        self.signing_status = (
+            secret_state(self.instance, "callback_signing_secret") if self.instance.pk else "unset"
+        )
+        self.fields["callback_signing_secret"].help_text = {
+            "set": _(
+                "A secret is stored. Leave blank to keep it; type a new one to rotate it (the "
+                "channel must then verify with the new one)."
+            ),
+            "unset": _(
+                "Required with a callback URL. Every callback is signed with it (HMAC-SHA256, "
+                "the X-Handover-Signature header): share it with the channel. Stored "
+                "encrypted; never shown again."
+            ),
+            "unreadable": _(
+                "Secret unreadable (the key it was encrypted with is gone): enter it again."
+            ),
+        }[self.signing_status]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        secret = cleaned.get("callback_signing_secret")
+        if cleaned.get("callback_url") and not secret:
+            if self.signing_status == "unset":
+                self.add_error(
+                    "callback_signing_secret",
+                    ValidationError(
+                        _(
+                            "A callback URL needs a signing secret, so the channel can tell "
+                            "the callbacks are ours: enter one and share it with the channel."
+                        ),
+                        code="required",
+                    ),
+                )
+            elif self.signing_status == "unreadable":
+                self.add_error(
+                    "callback_signing_secret",
+                    ValidationError(
+                        _("The stored secret is unreadable: enter it again."), code="unreadable"
+                    ),
+                )
+        return cleaned
+
+    def save(self, commit: bool = True) -> Endpoint:
+        secret = self.cleaned_data.get("callback_signing_secret")
+        if secret:
+            self.instance.callback_signing_secret = secret
+        return super().save(commit)
 
     def add_error(self, field: str | None, error: Any) -> None:
         # Echo a bad choice printable and bounded, never raw.
@@ -173,8 +237,16 @@ class EndpointAdmin(TestConnectionMixin, admin.ModelAdmin):
     class Media:
         js = ["handover/provider-settings.js"]
 
+    @sensitive_secret
+    def add_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return super().add_view(request, *args, **kwargs)
+
+    @sensitive_secret
+    def change_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return super().change_view(request, *args, **kwargs)
+
     def get_fieldsets(self, request: HttpRequest, obj: Endpoint | None = None) -> Any:
-        general = ["name", "channel_type", "callback_url"]
+        general = ["name", "channel_type", "callback_url", "callback_signing_secret"]
         if obj is not None:
             general += ["public_id", "created_at", "updated_at"]
         return [
@@ -214,3 +286,7 @@ class EndpointAdmin(TestConnectionMixin, admin.ModelAdmin):
     @admin.display(description=_("Handover Provider"), ordering="handover_provider")
     def provider_label(self, obj: Endpoint) -> str:
         return dict(provider_choices()).get(obj.handover_provider, obj.handover_provider)
+
+
+# The handover sessions admin lives in its own module; importing it registers it.
+from endpoints import admin_handovers  # noqa: E402, F401

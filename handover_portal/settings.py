@@ -177,6 +177,8 @@ CELERY_BEAT_SCHEDULE = {
 # Read-only configuration under /api/v1/: token first (so an anonymous client gets 401 with
 # WWW-Authenticate), then the admin session for the browsable API.
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min")
+# The runtime API (handovers) has its own, higher budget per user: a channel polls events.
+API_HANDOVER_THROTTLE_RATE = env.str("API_HANDOVER_THROTTLE_RATE", default="6000/min")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -192,7 +194,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "endpoints.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": ["endpoints.api.throttling.UserRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"user": API_THROTTLE_RATE},
+    "DEFAULT_THROTTLE_RATES": {"user": API_THROTTLE_RATE, "handover": API_HANDOVER_THROTTLE_RATE},
     "EXCEPTION_HANDLER": "endpoints.api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "endpoints.api.schema.AutoSchema",
 }

@@ -7,9 +7,18 @@ import uuid
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from endpoints.models import ChannelType, Endpoint
+from endpoints.models import (
+    ChannelType,
+    Endpoint,
+    EventKind,
+    Handover,
+    HandoverEvent,
+    HandoverStatus,
+    OutboundMessage,
+)
 from genesys.models import GenesysSettings, OAuth2Connection
 
 # A planted secret: tests search every output for it.
@@ -48,8 +57,54 @@ class GenesysSettingsFactory(factory.django.DjangoModelFactory):
     node_authentication = factory.SubFactory(OAuth2ConnectionFactory)
 
 
+class HandoverFactory(factory.django.DjangoModelFactory):
+    """A queued handover on a Genesys endpoint (settings included)."""
+
+    class Meta:
+        model = Handover
+
+    endpoint = factory.LazyFunction(lambda: GenesysSettingsFactory().endpoint)
+    provider = factory.LazyAttribute(lambda handover: handover.endpoint.handover_provider)
+    user_id = factory.Sequence(lambda n: f"user-{n}")
+    session_id = factory.Sequence(lambda n: f"session-{n}")
+    status = HandoverStatus.QUEUED
+    session_duration_minutes = 20
+    started_at = factory.LazyFunction(timezone.now)
+    last_activity_at = factory.LazyAttribute(lambda handover: handover.started_at)
+
+
+class HandoverEventFactory(factory.django.DjangoModelFactory):
+    """The handover's next event (keeps ``Handover.last_event_seq`` in step)."""
+
+    class Meta:
+        model = HandoverEvent
+
+    handover = factory.SubFactory(HandoverFactory)
+    kind = EventKind.AGENT_MESSAGE
+    data = factory.LazyFunction(lambda: {"text": "How can I help?"})
+
+    @factory.lazy_attribute
+    def seq(self) -> int:
+        self.handover.last_event_seq += 1
+        Handover.objects.filter(pk=self.handover.pk).update(
+            last_event_seq=self.handover.last_event_seq
+        )
+        return self.handover.last_event_seq
+
+
+class OutboundMessageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OutboundMessage
+
+    handover = factory.SubFactory(HandoverFactory)
+    kind = OutboundMessage.Kind.MESSAGE
+    text = factory.Sequence(lambda n: f"User message {n}")
+
+
 class UserFactory(factory.django.DjangoModelFactory):
-    """A user; ``UserFactory(view=["endpoints.endpoint"])`` grants view permissions."""
+    """A user; ``UserFactory(view=["endpoints.endpoint"])`` grants view permissions,
+    ``UserFactory(perms=["endpoints.drive_handover"])`` any others.
+    """
 
     class Meta:
         model = get_user_model()
@@ -65,6 +120,14 @@ class UserFactory(factory.django.DjangoModelFactory):
                 Permission.objects.get(
                     content_type__app_label=app_label, codename=f"view_{model_name}"
                 )
+            )
+
+    @factory.post_generation
+    def perms(self, create: bool, names: list[str] | None, **kwargs: object) -> None:
+        for name in names or []:
+            app_label, codename = name.split(".")
+            self.user_permissions.add(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
             )
 
 

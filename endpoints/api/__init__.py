@@ -1,1 +1,1 @@
-"""The read-only REST API of endpoint configuration (``/api/v1/``)."""
+"""The REST API (``/api/v1/``): read-only configuration, and the runtime API of handovers."""

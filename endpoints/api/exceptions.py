@@ -70,3 +70,11 @@ class ProviderFailed(APIException):
     def __init__(self, detail: str, *, status_code: int) -> None:
         super().__init__(detail)
         self.status_code = status_code
+
+
+class Conflict(APIException):
+    """The request is well formed but the handover's state refuses it (409)."""
+
+    status_code = 409
+    default_detail = "The handover's state does not allow this."
+    default_code = "conflict"

@@ -1,13 +1,16 @@
-"""Who may read configuration over the API.
+"""Who may use the API.
 
-Reading configuration needs the model's ``view`` permission, for every safe method. Later
-write APIs (driving handovers) bring their own permission classes; nothing here grants a
-write.
+Reading configuration needs the model's ``view`` permission, for every safe method. The
+runtime API (starting and driving handovers) needs ``endpoints.drive_handover``, given
+separately: a configuration token cannot start a handover, nor a channel token read
+configuration.
 """
 
 from __future__ import annotations
 
 from rest_framework import permissions
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 VIEW = ["%(app_label)s.view_%(model_name)s"]
 
@@ -23,3 +26,16 @@ class ViewModelPermission(permissions.DjangoModelPermissions):
         "HEAD": VIEW,
         "OPTIONS": VIEW,
     }
+
+
+class DriveHandoverPermission(permissions.BasePermission):
+    """``endpoints.drive_handover`` ("Can start and drive handovers over the API")."""
+
+    message = (
+        "This token may not start or drive handovers: its user needs the permission "
+        "“Can start and drive handovers over the API”."
+    )
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perm("endpoints.drive_handover"))

@@ -15,6 +15,8 @@ from rest_framework import serializers
 
 from endpoints.api.conditional import ConditionalRetrieveMixin
 
+FORBIDDEN = "No permission to view this."
+
 
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="What went wrong, for a human.")
@@ -25,6 +27,16 @@ FIELD_ERRORS_SCHEMA = {
     "description": "The invalid query parameters, each with its messages.",
     "properties": {"detail": {"type": "string"}},
     "additionalProperties": {"type": "array", "items": {"type": "string"}},
+}
+
+BODY_ERRORS_SCHEMA = {
+    "type": "object",
+    "description": (
+        "The invalid fields, each with its messages (nested for an object or a list), or "
+        "`detail` for a body that is not JSON."
+    ),
+    "properties": {"detail": {"type": "string"}},
+    "additionalProperties": True,
 }
 
 
@@ -64,6 +76,12 @@ class AutoSchema(openapi.AutoSchema):
             ]
         return parameters
 
+    def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and getattr(serializer, "refuses_unknown_fields", False):
+            schema["additionalProperties"] = False
+        return schema
+
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         for code, response in self.error_responses().items():
@@ -74,7 +92,9 @@ class AutoSchema(openapi.AutoSchema):
     def error_responses(self) -> dict[str, OpenApiResponse]:
         errors = {
             "401": OpenApiResponse(ErrorSerializer, "No valid token or session."),
-            "403": OpenApiResponse(ErrorSerializer, "No permission to view this."),
+            "403": OpenApiResponse(
+                ErrorSerializer, getattr(self.view, "forbidden_description", FORBIDDEN)
+            ),
             "404": OpenApiResponse(ErrorSerializer, "No such object, or no such page."),
             "429": OpenApiResponse(ErrorSerializer, "Too many requests: see Retry-After."),
         }

@@ -16,3 +16,11 @@ class UserRateThrottle(throttling.UserRateThrottle):
 
     def get_rate(self) -> str | None:
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+
+class HandoverRateThrottle(UserRateThrottle):
+    """The runtime API's own budget per user (``API_HANDOVER_THROTTLE_RATE``): a busy channel
+    polls events and relays messages far more often than anyone reads configuration.
+    """
+
+    scope = "handover"

@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from endpoints.api.handover_views import HandoverStartView, HandoverViewSet
 from endpoints.api.views import EndpointViewSet
 
 router = SimpleRouter(use_regex_path=False)
 router.register("endpoints", EndpointViewSet, basename="endpoint")
+router.register("handovers", HandoverViewSet, basename="handover")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("endpoints/<uuid:id>/handovers/", HandoverStartView.as_view(), name="endpoint-handovers"),
+    *router.urls,
+]

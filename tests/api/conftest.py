@@ -38,3 +38,17 @@ def api(viewer_token: Token) -> APIClient:
 @pytest.fixture
 def anonymous() -> APIClient:
     return APIClient()
+
+
+DRIVE_HANDOVER = "endpoints.drive_handover"
+
+
+@pytest.fixture
+def driver_token() -> Token:
+    """The token of a channel: a user who may start and drive handovers, no more."""
+    return TokenFactory(user=UserFactory(perms=[DRIVE_HANDOVER]))
+
+
+@pytest.fixture
+def driver(driver_token: Token) -> APIClient:
+    return token_client(driver_token)

@@ -32,6 +32,10 @@ def test_schema_is_served_and_documents_token_auth(anonymous):
         "/api/v1/endpoints/",
         "/api/v1/endpoints/{id}/",
         "/api/v1/endpoints/{id}/agent-availability/",
+        "/api/v1/endpoints/{id}/handovers/",
+        "/api/v1/handovers/{id}/",
+        "/api/v1/handovers/{id}/messages/",
+        "/api/v1/handovers/{id}/events/",
         "/api/v1/oauth2-connections/",
         "/api/v1/oauth2-connections/{id}/",
     }

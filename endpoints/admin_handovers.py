@@ -1,0 +1,306 @@
+"""The handover sessions admin: a read-only list and transcript, and "End session".
+
+Staff read a handover whole (both directions, in time order, failures first); ending one
+needs the ``change`` permission and goes through ``handover_end`` like every other end,
+so the channel hears ``ended`` and the agent is disconnected. Reviewers (the "Handover
+reviewers" group) have ``view`` only: the list and the transcript, no End session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.urls import path
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from endpoints.models import (
+    EndReason,
+    EventKind,
+    Handover,
+    HandoverStatus,
+    OutboundMessage,
+    OutboxStatus,
+)
+from endpoints.providers import provider_choices
+from endpoints.services import handover_end
+
+#: Events shown in the transcript (typing indicators would drown it).
+TRANSCRIPT_EVENTS = {
+    EventKind.AGENT_JOINED,
+    EventKind.AGENT_MESSAGE,
+    EventKind.AGENT_LEFT,
+    EventKind.EXPIRY_WARNING,
+    EventKind.MESSAGE_FAILED,
+    EventKind.ENDED,
+}
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    at: datetime
+    who: str
+    text: str
+    state: str = ""
+    failed: bool = False
+
+
+def transcript_lines(handover: Handover) -> list[TranscriptLine]:
+    """Both directions of a handover, in time order: the outbox and the channel's events."""
+    lines = []
+    for message in handover.outbox.order_by("pk"):
+        state = message.get_status_display()
+        if message.attempts:
+            state += " · " + ngettext("%d attempt", "%d attempts", message.attempts) % (
+                message.attempts
+            )
+        if message.last_error:
+            state += f" · {message.last_error}"
+        who = _("Bot transcript") if message.kind == OutboundMessage.Kind.TRANSCRIPT else _("User")
+        lines.append(
+            TranscriptLine(
+                message.created_at,
+                str(who),
+                message.text,
+                state,
+                message.status == OutboxStatus.FAILED,
+            )
+        )
+    for event in handover.events.filter(kind__in=TRANSCRIPT_EVENTS).order_by("seq"):
+        lines.append(TranscriptLine(event.created_at, *_event_text(event.kind, event.data)))
+    return sorted(lines, key=lambda line: line.at)
+
+
+def _event_text(kind: str, data: dict[str, Any]) -> tuple[str, str]:
+    agent = _("Agent")
+    if kind == EventKind.AGENT_MESSAGE:
+        return str(agent), str(data.get("text", ""))
+    if kind == EventKind.AGENT_JOINED:
+        return str(agent), str(_("%(name)s joined.") % {"name": data.get("agent_name") or agent})
+    if kind == EventKind.AGENT_LEFT:
+        return str(agent), str(_("The agent left."))
+    if kind == EventKind.EXPIRY_WARNING:
+        return str(_("System")), str(_("Expiry warning: the session is about to expire."))
+    if kind == EventKind.MESSAGE_FAILED:
+        return str(_("System")), str(_("A message could not be delivered: %(detail)s") % {
+            "detail": data.get("reason", "")
+        })  # fmt: skip
+    reason = dict(EndReason.choices).get(data.get("reason", ""), data.get("reason", ""))
+    return str(_("System")), str(_("Session ended (%(reason)s).") % {"reason": reason})
+
+
+class HandoverProviderFilter(admin.SimpleListFilter):
+    title = _("provider")
+    parameter_name = "provider"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return provider_choices()
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value():
+            return queryset.filter(provider=self.value())
+        return queryset
+
+
+@admin.register(Handover)
+class HandoverAdmin(admin.ModelAdmin):
+    change_form_template = "admin/endpoints/handover/change_form.html"
+    actions = ["end_sessions"]
+    list_display = [
+        "endpoint",
+        "user_id",
+        "session_id",
+        "status",
+        "agent_name",
+        "started_at",
+        "last_activity_at",
+        "idle",
+    ]
+    list_filter = ["endpoint", "status", HandoverProviderFilter]
+    list_select_related = ["endpoint"]
+    search_fields = ["user_id", "session_id"]
+    search_help_text = _("Search by user ID or session ID.")
+    date_hierarchy = "started_at"
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "public_id",
+                    "endpoint",
+                    "provider",
+                    "status",
+                    "user_id",
+                    "session_id",
+                    "agent_name",
+                ]
+            },
+        ),
+        (
+            _("Times"),
+            {"fields": ["started_at", "last_activity_at", "idle", "expires_at", "ended_at"]},
+        ),
+        (_("End"), {"fields": ["end_reason", "end_detail", "ended_by"]}),
+        (_("Profile"), {"fields": ["profile", "custom_fields"], "classes": ["collapse"]}),
+        (_("Transcript"), {"fields": ["transcript"]}),
+    ]
+    readonly_fields = [
+        "public_id",
+        "endpoint",
+        "provider",
+        "status",
+        "user_id",
+        "session_id",
+        "agent_name",
+        "started_at",
+        "last_activity_at",
+        "idle",
+        "expires_at",
+        "ended_at",
+        "end_reason",
+        "end_detail",
+        "ended_by",
+        "profile",
+        "custom_fields",
+        "transcript",
+    ]
+
+    class Media:
+        css = {"all": ["handover/admin.css"]}
+
+    # Nobody adds, edits or deletes a handover here: the channel starts it, the relay
+    # records it. Ending it is the one change staff make ("end" permission below).
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_end_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Ending a session takes the model's ``change`` permission (reviewers have none)."""
+        opts = self.model._meta
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    def get_urls(self) -> list[Any]:
+        opts = self.model._meta
+        return [
+            path(
+                "<path:object_id>/end/",
+                self.admin_site.admin_view(self.end_view),
+                name=f"{opts.app_label}_{opts.model_name}_end",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        obj = self.get_object(request, unquote(object_id))
+        extra_context = {
+            **(extra_context or {}),
+            "can_end": obj is not None and obj.is_open and self.has_end_permission(request, obj),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def end_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_end_permission(request):
+            raise PermissionDenied
+        handover = self.get_object(request, unquote(object_id))
+        if handover is None:
+            raise Http404
+        if self.end_session(request, handover):
+            self.message_user(request, _("The session has ended."), messages.SUCCESS)
+        else:
+            self.message_user(request, _("The session had already ended."), messages.WARNING)
+        opts = self.model._meta
+        return redirect(f"admin:{opts.app_label}_{opts.model_name}_change", handover.pk)
+
+    def end_session(self, request: HttpRequest, handover: Handover) -> bool:
+        """End it as this staff user: the admin log records who and when."""
+        ended = handover_end(
+            handover_id=handover.pk, reason=EndReason.STAFF_ENDED, ended_by=request.user
+        )
+        if ended:
+            self.log_change(request, handover, str(_("Ended the session (staff ended).")))
+        return ended
+
+    @admin.action(description=_("End session"), permissions=["end"])
+    def end_sessions(self, request: HttpRequest, queryset: QuerySet[Handover]) -> None:
+        open_handovers = queryset.exclude(status=HandoverStatus.ENDED)
+        ended = sum(self.end_session(request, handover) for handover in open_handovers)
+        self.message_user(
+            request,
+            ngettext("%d session ended.", "%d sessions ended.", ended) % ended,
+            messages.SUCCESS,
+        )
+
+    @admin.display(description=_("idle (minutes)"))
+    def idle(self, handover: Handover) -> int | str:
+        if not handover.is_open:
+            return "—"
+        return handover.idle_minutes(timezone.now())
+
+    @admin.display(description=_("transcript"))
+    def transcript(self, handover: Handover) -> SafeString:
+        lines = transcript_lines(handover)
+        if not lines:
+            return format_html("<p>{}</p>", _("Nothing was said yet."))
+        failed = sum(line.failed for line in lines)
+        warning = (
+            format_html(
+                '<p class="handover-failed-summary">{}</p>',
+                ngettext(
+                    "%d message failed to reach the agent.",
+                    "%d messages failed to reach the agent.",
+                    failed,
+                )
+                % failed,
+            )
+            if failed
+            else ""
+        )
+        rows = format_html_join(
+            "",
+            '<tr class="{}"><td>{}</td><td>{}</td><td class="handover-text">{}</td>'
+            "<td>{}</td></tr>",
+            (
+                (
+                    "handover-failed" if line.failed else "",
+                    timezone.localtime(line.at).strftime("%Y-%m-%d %H:%M:%S"),
+                    line.who,
+                    line.text,
+                    line.state,
+                )
+                for line in lines
+            ),
+        )
+        return format_html(
+            '{}<table class="handover-transcript"><thead><tr><th>{}</th><th>{}</th><th>{}</th>'
+            "<th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            warning,
+            _("at"),
+            _("from"),
+            _("text"),
+            _("delivery to the agent"),
+            rows,
+        )
