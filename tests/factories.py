@@ -7,7 +7,6 @@ import uuid
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from endpoints.models import (
@@ -16,7 +15,6 @@ from endpoints.models import (
     EventKind,
     Handover,
     HandoverEvent,
-    HandoverStatus,
     OutboundMessage,
 )
 from genesys.models import GenesysSettings, OAuth2Connection
@@ -58,19 +56,15 @@ class GenesysSettingsFactory(factory.django.DjangoModelFactory):
 
 
 class HandoverFactory(factory.django.DjangoModelFactory):
-    """A queued handover on a Genesys endpoint (settings included)."""
-
     class Meta:
         model = Handover
 
-    endpoint = factory.LazyFunction(lambda: GenesysSettingsFactory().endpoint)
-    provider = factory.LazyAttribute(lambda handover: handover.endpoint.handover_provider)
+    endpoint = factory.SubFactory(EndpointFactory, handover_provider="genesys")
+    provider = "genesys"
     user_id = factory.Sequence(lambda n: f"user-{n}")
     session_id = factory.Sequence(lambda n: f"session-{n}")
-    status = HandoverStatus.QUEUED
+    status = "queued"
     session_duration_minutes = 20
-    started_at = factory.LazyFunction(timezone.now)
-    last_activity_at = factory.LazyAttribute(lambda handover: handover.started_at)
 
 
 class HandoverEventFactory(factory.django.DjangoModelFactory):
@@ -136,15 +130,3 @@ class TokenFactory(factory.django.DjangoModelFactory):
         model = Token
 
     user = factory.SubFactory(UserFactory)
-
-
-class HandoverFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = "endpoints.Handover"
-
-    endpoint = factory.SubFactory(EndpointFactory, handover_provider="genesys")
-    provider = "genesys"
-    user_id = factory.Sequence(lambda n: f"user-{n}")
-    session_id = factory.Sequence(lambda n: f"session-{n}")
-    status = "queued"
-    session_duration_minutes = 20
