@@ -8,17 +8,24 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from endpoints import tasks
 from endpoints.callbacks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from endpoints.models import Handover, OutboundMessage
-from endpoints.services import handover_end, handover_message_add, handover_start
+from endpoints.services import handover_message_add, handover_start
 from tests.conftest import CLIENT_ID
 from tests.e2e.conftest import Stack, wait_for
-from tests.factories import GenesysSettingsFactory, OAuth2ConnectionFactory
+from tests.factories import (
+    GenesysSettingsFactory,
+    OAuth2ConnectionFactory,
+    TokenFactory,
+    UserFactory,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
+DRIVE = "endpoints.drive_handover"
 PROFILE = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "tier": "gold"}
 
 
@@ -72,38 +79,53 @@ def wait_kinds(handover: Handover, expected: list[str], e2e: Stack) -> None:
     wait_for(lambda: kinds(handover) == expected, what=f"events {expected}", stack=e2e)
 
 
-def test_a_whole_handover(e2e, sandbox, endpoint):
-    handover = start(
-        endpoint,
-        transcript=[
-            {"from": "user", "text": "I need a human", "at": timezone.now()},
-            {"from": "bot", "text": "Connecting you", "at": timezone.now()},
-        ],
+def test_a_whole_handover_through_the_api(e2e, sandbox, endpoint):
+    """What a channel does: start, poll events, send, and the agent ends it."""
+    channel = APIClient()
+    channel.credentials(
+        HTTP_AUTHORIZATION=f"Token {TokenFactory(user=UserFactory(perms=[DRIVE])).key}"
     )
-    conversation = conversation_of(handover, sandbox, e2e)
-    cid = conversation["id"]
+    response = channel.post(
+        f"/api/v1/endpoints/{endpoint.public_id}/handovers/",
+        {
+            "user_id": "user-1",
+            "session_id": "session-1",
+            "transcript": [
+                {"from": "user", "text": "I need a human", "at": "2026-01-15T09:30:00Z"},
+                {"from": "bot", "text": "Connecting you", "at": "2026-01-15T09:30:02Z"},
+            ],
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    handover = Handover.objects.get(public_id=response.json()["id"])
+    cid = conversation_of(handover, sandbox, e2e)["id"]
     wait_for(lambda: customer_texts(sandbox, cid), what="the transcript", stack=e2e)
     [transcript] = customer_texts(sandbox, cid)
-    lines = transcript.splitlines()
-    assert lines[0] == "Conversation with the bot before the handover:"
-    assert lines[1].startswith("User (")
-    assert lines[1].endswith("): I need a human")
-    assert lines[2].startswith("Bot (")
-    assert lines[2].endswith("): Connecting you")
-    handover.refresh_from_db()
-    assert handover.status == "queued"
+    assert transcript.splitlines() == [
+        "Conversation with the bot before the handover:",
+        "User (09:30): I need a human",
+        "Bot (09:30): Connecting you",
+    ]
+
+    def events(after: int) -> dict[str, Any]:
+        return channel.get(f"/api/v1/handovers/{handover.public_id}/events/?after={after}").json()
 
     sandbox.agent_join(cid, name="Alex Agent")
-    wait_kinds(handover, ["agent_joined"], e2e)
-    handover.refresh_from_db()
-    assert (handover.status, handover.agent_name) == ("active", "Alex Agent")
-
     sandbox.agent_send(cid, "Hello, how can I help?")
-    wait_kinds(handover, ["agent_joined", "agent_message"], e2e)
-    message = handover.events.get(kind="agent_message")
-    assert message.data == {"text": "Hello, how can I help?", "agent_name": "Alex Agent"}
+    first = wait_for(lambda: (page := events(0))["events"][1:] and page, stack=e2e, what="2")
+    assert [(event["kind"], event["data"]) for event in first["events"]] == [
+        ("agent_joined", {"agent_name": "Alex Agent"}),
+        ("agent_message", {"text": "Hello, how can I help?", "agent_name": "Alex Agent"}),
+    ]
+    assert channel.get(f"/api/v1/handovers/{handover.public_id}/").json()["status"] == "active"
 
-    handover_message_add(handover=handover, text="My order is late", client_message_id="m1")
+    response = channel.post(
+        f"/api/v1/handovers/{handover.public_id}/messages/",
+        {"text": "My order is late", "client_message_id": "m1"},
+        format="json",
+    )
+    assert response.status_code == 202
     wait_for(
         lambda: customer_texts(sandbox, cid)[1:] == ["My order is late"],
         what="the user's message at the agent",
@@ -111,9 +133,30 @@ def test_a_whole_handover(e2e, sandbox, endpoint):
     )
 
     sandbox.agent_leave(cid, end_conversation=True)
-    wait_kinds(handover, ["agent_joined", "agent_message", "agent_left", "ended"], e2e)
-    handover.refresh_from_db()
-    assert (handover.status, handover.end_reason) == ("ended", "agent_left")
+    rest = wait_for(
+        lambda: (page := events(first["next_cursor"]))["events"][1:] and page,
+        stack=e2e,
+        what="the end",
+    )
+    assert [event["kind"] for event in rest["events"]] == ["agent_left", "ended"]
+    assert rest["events"][-1]["data"] == {"reason": "agent_left"}
+    assert events(rest["next_cursor"])["events"] == []  # each event seen exactly once
+
+
+def test_the_user_ends_it_through_the_api(e2e, sandbox, endpoint):
+    handover = start(endpoint)
+    cid = conversation_of(handover, sandbox, e2e)["id"]
+    channel = APIClient()
+    channel.credentials(
+        HTTP_AUTHORIZATION=f"Token {TokenFactory(user=UserFactory(perms=[DRIVE])).key}"
+    )
+    response = channel.delete(f"/api/v1/handovers/{handover.public_id}/")
+    assert response.json()["end_reason"] == "user_ended"
+    wait_for(
+        lambda: sandbox.conversation(cid)["customer"]["state"] == "DISCONNECTED",
+        what="the guest to leave the Genesys chat",
+        stack=e2e,
+    )
 
 
 @pytest.mark.parametrize("send_profile", [True, False])
@@ -247,17 +290,6 @@ def test_expiry_warns_then_ends_and_leaves_the_genesys_chat(e2e, sandbox, endpoi
     wait_kinds(handover, ["expiry_warning", "ended"], e2e)
     handover.refresh_from_db()
     assert handover.end_reason == "expired"
-    wait_for(
-        lambda: sandbox.conversation(cid)["customer"]["state"] == "DISCONNECTED",
-        what="the guest to leave the Genesys chat",
-        stack=e2e,
-    )
-
-
-def test_user_ending_disconnects_the_genesys_member(e2e, sandbox, endpoint):
-    handover = start(endpoint)
-    cid = conversation_of(handover, sandbox, e2e)["id"]
-    assert handover_end(handover_id=handover.pk, reason="user_ended")
     wait_for(
         lambda: sandbox.conversation(cid)["customer"]["state"] == "DISCONNECTED",
         what="the guest to leave the Genesys chat",
