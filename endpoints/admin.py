@@ -3,28 +3,25 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.forms.utils import ErrorDict
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path
-from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
-from endpoints.fields import secret_state
+from endpoints.forms import WriteOnlySecretField, WriteOnlySecretsMixin
 from endpoints.models import Endpoint
 from endpoints.providers import Finding, get_providers, provider_choices
-from endpoints.validators import printable, reject_control_characters
-
-sensitive_secret = method_decorator(sensitive_post_parameters("callback_signing_secret"))
+from endpoints.validators import printable
 
 
 class ProviderSettingsFormSet(BaseInlineFormSet):
@@ -81,6 +78,21 @@ class ProviderSettingsInline(admin.StackedInline):
         return formset
 
 
+class SecretFormAdminMixin:
+    """An admin whose form has write-only secrets (``WriteOnlySecretsMixin``): Django's error
+    reports never show them (``sensitive_post_parameters`` on the add and change views).
+    """
+
+    def _sensitive(self, view: Any) -> Any:
+        return sensitive_post_parameters(*self.form.secret_fields)(view)
+
+    def add_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self._sensitive(super().add_view)(request, *args, **kwargs)
+
+    def change_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self._sensitive(super().change_view)(request, *args, **kwargs)
+
+
 class TestConnectionMixin:
     """A "Test connection" button on the change page (and an action on the changelist).
 
@@ -125,21 +137,21 @@ class TestConnectionMixin:
             self.report_findings(request, obj)
 
 
-class EndpointAdminForm(forms.ModelForm):
+class EndpointAdminForm(WriteOnlySecretsMixin, forms.ModelForm):
     """The endpoint; its callback signing secret is write-only (blank on edit keeps it)."""
 
     handover_provider = forms.ChoiceField(
         label=Endpoint._meta.get_field("handover_provider").verbose_name,
         help_text=Endpoint._meta.get_field("handover_provider").help_text,
     )
-    callback_signing_secret = forms.CharField(
-        label=_("Callback signing secret"),
-        required=False,
-        strip=True,
-        max_length=1000,
-        validators=[reject_control_characters],
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-    )
+    callback_signing_secret = WriteOnlySecretField(label=_("Callback signing secret"))
+    secret_fields: ClassVar[dict[str, str]] = {
+        "callback_signing_secret": _(
+            "Required with a callback URL. Every callback is signed with it (HMAC-SHA256, "
+            "the X-Handover-Signature header): share it with the channel. Stored "
+            "encrypted; never shown again."
+        )
+    }
 
     class Meta:
         model = Endpoint
@@ -155,53 +167,18 @@ class EndpointAdminForm(forms.ModelForm):
         field.error_messages["invalid_choice"] = _(
             "“%(value)s” is not a handover provider. Choose one of: {labels}."
         ).format(labels=labels)
-        self.signing_status = (
-            secret_state(self.instance, "callback_signing_secret") if self.instance.pk else "unset"
-        )
-        self.fields["callback_signing_secret"].help_text = {
-            "set": _(
-                "A secret is stored. Leave blank to keep it; type a new one to rotate it (the "
-                "channel must then verify with the new one)."
-            ),
-            "unset": _(
-                "Required with a callback URL. Every callback is signed with it (HMAC-SHA256, "
-                "the X-Handover-Signature header): share it with the channel. Stored "
-                "encrypted; never shown again."
-            ),
-            "unreadable": _(
-                "Secret unreadable (the key it was encrypted with is gone): enter it again."
-            ),
-        }[self.signing_status]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        secret = cleaned.get("callback_signing_secret")
-        if cleaned.get("callback_url") and not secret:
-            if self.signing_status == "unset":
-                self.add_error(
-                    "callback_signing_secret",
-                    ValidationError(
-                        _(
-                            "A callback URL needs a signing secret, so the channel can tell "
-                            "the callbacks are ours: enter one and share it with the channel."
-                        ),
-                        code="required",
-                    ),
-                )
-            elif self.signing_status == "unreadable":
-                self.add_error(
-                    "callback_signing_secret",
-                    ValidationError(
-                        _("The stored secret is unreadable: enter it again."), code="unreadable"
-                    ),
-                )
+        if cleaned.get("callback_url"):
+            self.require_secret(
+                "callback_signing_secret",
+                _(
+                    "A callback URL needs a signing secret, so the channel can tell the "
+                    "callbacks are ours: enter one and share it with the channel."
+                ),
+            )
         return cleaned
-
-    def save(self, commit: bool = True) -> Endpoint:
-        secret = self.cleaned_data.get("callback_signing_secret")
-        if secret:
-            self.instance.callback_signing_secret = secret
-        return super().save(commit)
 
     def add_error(self, field: str | None, error: Any) -> None:
         # Echo a bad choice printable and bounded, never raw.
@@ -225,7 +202,7 @@ class HandoverProviderFilter(admin.SimpleListFilter):
 
 
 @admin.register(Endpoint)
-class EndpointAdmin(TestConnectionMixin, admin.ModelAdmin):
+class EndpointAdmin(SecretFormAdminMixin, TestConnectionMixin, admin.ModelAdmin):
     form = EndpointAdminForm
     actions = ["test_connection"]
     list_display = ["name", "channel_type", "provider_label", "public_id", "updated_at"]
@@ -236,14 +213,6 @@ class EndpointAdmin(TestConnectionMixin, admin.ModelAdmin):
 
     class Media:
         js = ["handover/provider-settings.js"]
-
-    @sensitive_secret
-    def add_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return super().add_view(request, *args, **kwargs)
-
-    @sensitive_secret
-    def change_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return super().change_view(request, *args, **kwargs)
 
     def get_fieldsets(self, request: HttpRequest, obj: Endpoint | None = None) -> Any:
         general = ["name", "channel_type", "callback_url", "callback_signing_secret"]

@@ -20,6 +20,7 @@ from endpoints.expiry import handovers_expire
 from endpoints.models import EndReason, Handover, HandoverEvent, HandoverStatus, OutboundMessage
 from endpoints.models.handover import DeliveryStatus, OutboxStatus
 from endpoints.providers import ProviderNotConfigured
+from endpoints.retries import backoff_seconds
 from endpoints.services import handover_end, handover_mark_queued
 from endpoints.transports import ConversationOver, PermanentFailure, TransportError
 
@@ -28,6 +29,14 @@ logger = logging.getLogger(__name__)
 #: The longest a task waits (countdown) before it runs again; shorter than the broker's
 #: visibility timeout, so Redis never redelivers a waiting task.
 MAX_COUNTDOWN_SECONDS = 600
+
+
+def _retry_delay(error: TransportError, retries: int) -> float:
+    """The provider's ``Retry-After`` when it gave one, else the relay's backoff."""
+    delay = error.retry_after or backoff_seconds(
+        retries + 1, base=settings.RELAY_BACKOFF_SECONDS, cap=settings.RELAY_BACKOFF_MAX_SECONDS
+    )
+    return min(delay, MAX_COUNTDOWN_SECONDS)
 
 
 def _again(task, handover_id: int, delay: float | None) -> None:
@@ -52,8 +61,7 @@ def handover_start_task(self, handover_id: int) -> None:
         if self.request.retries + 1 >= settings.RELAY_MAX_ATTEMPTS:
             handover_end(handover_id=handover_id, reason=EndReason.ERROR, detail=str(error))
             return
-        delay = error.retry_after or settings.RELAY_BACKOFF_SECONDS * 2**self.request.retries
-        raise self.retry(countdown=min(delay, MAX_COUNTDOWN_SECONDS)) from None
+        raise self.retry(countdown=_retry_delay(error, self.request.retries)) from None
     handover_mark_queued(handover_id)
     outbox_send_task.delay(handover_id)
 
@@ -87,8 +95,7 @@ def handover_disconnect_task(self, handover_id: int) -> None:
     except (PermanentFailure, ConversationOver, ProviderNotConfigured) as error:
         logger.warning("Handover %s: could not leave the conversation: %s", handover_id, error)
     except TransportError as error:
-        delay = error.retry_after or settings.RELAY_BACKOFF_SECONDS * 2**self.request.retries
-        raise self.retry(countdown=min(delay, MAX_COUNTDOWN_SECONDS)) from None
+        raise self.retry(countdown=_retry_delay(error, self.request.retries)) from None
 
 
 @shared_task(acks_late=True)

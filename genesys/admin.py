@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
-from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.debug import sensitive_post_parameters
 
-from endpoints.admin import ProviderSettingsInline, TestConnectionMixin
+from endpoints.admin import ProviderSettingsInline, SecretFormAdminMixin, TestConnectionMixin
 from endpoints.fields import secret_state
 from endpoints.providers import Finding
 from genesys.diagnostics import connection_findings
 from genesys.forms import GenesysSettingsForm, OAuth2ConnectionForm
 from genesys.models import GenesysSettings, OAuth2Connection
-
-sensitive_secret = method_decorator(sensitive_post_parameters("client_secret"))
 
 
 class GenesysSettingsInline(ProviderSettingsInline):
@@ -29,20 +22,12 @@ class GenesysSettingsInline(ProviderSettingsInline):
 
 
 @admin.register(OAuth2Connection)
-class OAuth2ConnectionAdmin(TestConnectionMixin, admin.ModelAdmin):
+class OAuth2ConnectionAdmin(SecretFormAdminMixin, TestConnectionMixin, admin.ModelAdmin):
     form = OAuth2ConnectionForm
     actions = ["test_connection"]
     fields = ["name", "oauth_url", "client_id", "client_secret", "scope"]
     list_display = ["name", "oauth_url", "client_id", "secret_status", "updated_at"]
     search_fields = ["name", "client_id"]
-
-    @sensitive_secret
-    def add_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return super().add_view(request, *args, **kwargs)
-
-    @sensitive_secret
-    def change_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return super().change_view(request, *args, **kwargs)
 
     def connection_findings(self, obj: OAuth2Connection) -> list[Finding]:
         return connection_findings(obj)

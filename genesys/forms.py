@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from endpoints.fields import secret_state
-from endpoints.validators import reject_control_characters
+from endpoints.forms import WriteOnlySecretField, WriteOnlySecretsMixin
 from genesys import regions
 from genesys.models import SESSION_DURATION_MAX, GenesysSettings, OAuth2Connection
 
@@ -97,17 +96,16 @@ class GenesysSettingsForm(forms.ModelForm):
         duration.widget.attrs.update({"min": 1, "max": SESSION_DURATION_MAX, "step": 1})
 
 
-class OAuth2ConnectionForm(forms.ModelForm):
+class OAuth2ConnectionForm(WriteOnlySecretsMixin, forms.ModelForm):
     """An OAuth2 connection; the Client Secret is write-only (blank on edit keeps it)."""
 
-    client_secret = forms.CharField(
-        label=_("Client Secret"),
-        required=False,
-        strip=True,
-        max_length=1000,
-        validators=[reject_control_characters],
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-    )
+    client_secret = WriteOnlySecretField(label=_("Client Secret"))
+    secret_fields: ClassVar[dict[str, str]] = {
+        "client_secret": _(
+            "In Genesys Cloud: Admin → Integrations → OAuth → your client → Client Details. "
+            "Stored encrypted; never shown again."
+        )
+    }
 
     class Meta:
         model = OAuth2Connection
@@ -115,34 +113,7 @@ class OAuth2ConnectionForm(forms.ModelForm):
         # The model field is never filled from the form directly: see save().
         exclude = ["client_secret"]  # noqa: DJ006 (fields is set; this keeps the admin off it)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.credential_status = (
-            secret_state(self.instance, "client_secret") if self.instance.pk else "unset"
-        )
-        self.fields["client_secret"].help_text = {
-            "set": _("A secret is stored. Leave blank to keep it; type a new one to replace it."),
-            "unset": _(
-                "In Genesys Cloud: Admin → Integrations → OAuth → your client → Client Details. "
-                "Stored encrypted; never shown again."
-            ),
-            "unreadable": _(
-                "Secret unreadable (the key it was encrypted with is gone): enter it again."
-            ),
-        }[self.credential_status]
-
-    def clean_client_secret(self) -> str:
-        secret = self.cleaned_data["client_secret"]
-        if not secret and self.credential_status == "unreadable":
-            raise ValidationError(
-                _("The stored secret is unreadable: enter it again."), code="unreadable"
-            )
-        if not secret and self.credential_status == "unset":
-            raise ValidationError(_("Enter the OAuth client's secret."), code="required")
-        return secret
-
-    def save(self, commit: bool = True) -> OAuth2Connection:
-        secret = self.cleaned_data.get("client_secret")
-        if secret:
-            self.instance.client_secret = secret
-        return super().save(commit)
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        self.require_secret("client_secret", _("Enter the OAuth client's secret."))
+        return cleaned

@@ -124,3 +124,12 @@ def test_the_secret_never_leaves_in_a_page_the_history_or_the_api(admin_client, 
         assert response.status_code == 200
         for secret in (SIGNING_SECRET, ROTATED_SECRET):
             assert secret.encode() not in response.content
+
+
+def test_error_reports_never_show_the_posted_signing_secret(admin_client):
+    from django.urls import reverse
+
+    response = admin_client.post(
+        reverse("admin:endpoints_endpoint_add"), {"callback_signing_secret": "posted-secret"}
+    )
+    assert response.wsgi_request.sensitive_post_parameters == ("callback_signing_secret",)

@@ -151,3 +151,13 @@ def test_duplicate_name_is_refused(admin_client):
     OAuth2ConnectionFactory(name="Genesys EU")
     response = admin_client.post(ADD_URL, form())
     assert "OAuth2 connection with this Name already exists." in response.content.decode()
+
+
+def test_error_reports_never_show_the_posted_secret(admin_client):
+    from django.views.debug import SafeExceptionReporterFilter
+
+    response = admin_client.post(ADD_URL, form(oauth_url="nope"))
+    request = response.wsgi_request
+    assert request.sensitive_post_parameters == ("client_secret",)
+    cleansed = SafeExceptionReporterFilter().get_post_parameters(request)
+    assert cleansed["client_secret"] != CLIENT_SECRET
