@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -11,10 +12,12 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import aiohttp
 import pytest
 import requests
 
 from tests.genesys.sandbox.conftest import TIMEOUT, assert_error_body
+from tests.genesys.sandbox.test_webchat import next_event, run
 
 SECRET = "a-webhook-secret-of-32-characters"
 POLL_SECONDS = 3
@@ -320,3 +323,139 @@ def test_an_unreachable_webhook_is_retried_then_given_up(sandbox, token):
     deliveries = sandbox.om_deliveries()
     assert [d["attempt"] for d in deliveries] == [1, 2, 3]
     assert all(d["status"] is None and d["error"] for d in deliveries)
+
+
+# Transfer, the conversation API, disconnect
+
+
+def test_transfer_moves_the_conversation_to_another_queue(hooked, token):
+    hooked.put_queue("queue-2", name="Billing")
+    conversation_id = start(hooked, token)["conversationId"]
+    hooked.om_agent_join(conversation_id, "First Agent")
+    after = hooked.om_transfer(conversation_id, "Billing")
+    assert after["state"] == "waiting"
+    assert after["queue"] == {"id": "queue-2", "name": "Billing"}
+    agents = [p for p in after["participants"] if p["purpose"] == "agent"]
+    assert [(a["state"], a["disconnect_type"]) for a in agents] == [("disconnected", "transfer")]
+    joined = hooked.om_agent_join(conversation_id, "Second Agent")
+    assert joined["conversation"]["state"] == "active"
+    with pytest.raises(requests.HTTPError):
+        hooked.om_transfer(conversation_id, "No Such Queue")
+
+
+def test_get_message_conversation_and_disconnect_the_customer(hooked, token):
+    conversation_id = start(hooked, token)["conversationId"]
+    hooked.om_agent_join(conversation_id, "Alex Agent")
+    response = api(hooked, token, "GET", f"/api/v2/conversations/messages/{conversation_id}")
+    assert response.status_code == 200
+    conversation = response.json()
+    # MessageConversation / MessageMediaParticipant names.
+    assert conversation["id"] == conversation_id
+    by_purpose = {p["purpose"]: p for p in conversation["participants"]}
+    assert by_purpose["customer"]["state"] == "connected"
+    assert by_purpose["agent"]["name"] == "Alex Agent"
+    assert by_purpose["acd"]["state"] == "disconnected"
+    customer_id = by_purpose["customer"]["id"]
+
+    path = f"/api/v2/conversations/messages/{conversation_id}/participants/{customer_id}"
+    response = api(hooked, token, "PATCH", path, json={"state": "disconnected"})
+    assert response.status_code == 202
+    after = hooked.om_conversation(conversation_id)
+    assert after["state"] == "ended"
+    assert {p["state"] for p in after["participants"]} == {"disconnected"}
+    again = api(hooked, token, "PATCH", path, json={"state": "disconnected"})
+    assert_error_body(again, 400, "bad.request")
+    # The next message from that user starts a new conversation.
+    new = inbound(hooked, token, inbound_body(message_id="m-9"), prefetchConversationId="true")
+    assert new.json()["conversationId"] != conversation_id
+
+
+def test_disconnect_needs_the_permission_and_a_known_participant(sandbox, token):
+    conversation_id = start(sandbox, token)["conversationId"]
+    path = f"/api/v2/conversations/messages/{conversation_id}/participants/nobody"
+    assert_error_body(
+        api(sandbox, token, "PATCH", path, json={"state": "disconnected"}), 404, "not.found"
+    )
+    sandbox.put_client("viewer", "viewer-secret", permissions=["conversation:message:view"])
+    viewer = requests.post(
+        f"{sandbox.url}/oauth/token",
+        auth=("viewer", "viewer-secret"),
+        data={"grant_type": "client_credentials"},
+        timeout=TIMEOUT,
+    ).json()["access_token"]
+    response = api(sandbox, viewer, "POST", f"/api/v2/conversations/{conversation_id}/disconnect")
+    assert_error_body(response, 403, "missing.permissions")
+    response = api(sandbox, token, "POST", f"/api/v2/conversations/{conversation_id}/disconnect")
+    assert response.status_code == 202
+    assert sandbox.om_conversation(conversation_id)["state"] == "ended"
+
+
+# Notifications API
+
+
+def subscribe(sandbox, token, conversation_id) -> dict:
+    channel = api(sandbox, token, "POST", "/api/v2/notifications/channels").json()
+    topics = [{"id": f"v2.conversations.{conversation_id}"}]
+    path = f"/api/v2/notifications/channels/{channel['id']}/subscriptions"
+    response = api(sandbox, token, "PUT", path, json=topics)
+    assert response.status_code == 200
+    assert [e["id"] for e in response.json()["entities"]] == [topics[0]["id"]]
+    assert api(sandbox, token, "GET", path).json()["entities"][0]["id"] == topics[0]["id"]
+    return channel
+
+
+def test_notifications_channel_reports_the_agent_leaving(hooked, token):
+    hooked.settings(heartbeat_seconds=0.2)
+    conversation_id = start(hooked, token)["conversationId"]
+    channel = subscribe(hooked, token, conversation_id)
+    assert channel["connectUri"] == f"ws://127.0.0.1:{hooked.port}/channels/{channel['id']}"
+    assert {"id", "connectUri", "expires"} <= set(channel)
+
+    async def scenario() -> list[dict]:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(channel["connectUri"]) as ws,
+        ):
+            heartbeat = await next_event(ws, heartbeats=True)
+            await asyncio.to_thread(hooked.om_agent_join, conversation_id, "Alex Agent")
+            joined = await next_event(ws)
+            await asyncio.to_thread(hooked.om_agent_leave, conversation_id)
+            left = await next_event(ws)
+            return [heartbeat, joined, left]
+
+    heartbeat, joined, left = run(scenario())
+    assert heartbeat["topicName"] == "channel.metadata"
+    assert heartbeat["eventBody"] == {"message": "WebSocket Heartbeat"}
+    assert joined["topicName"] == f"v2.conversations.{conversation_id}"
+    assert {"topicName", "version", "eventBody", "metadata"} <= set(joined)
+    agent = next(p for p in joined["eventBody"]["participants"] if p["purpose"] == "agent")
+    assert agent["name"] == "Alex Agent"
+    # ConversationEventTopicParticipant: the state is in the message communication.
+    assert agent["messages"][0]["state"] == "connected"
+    states = {p["purpose"]: p["messages"][0]["state"] for p in left["eventBody"]["participants"]}
+    assert states == {"customer": "disconnected", "agent": "disconnected", "acd": "disconnected"}
+
+
+def test_notification_topics_are_validated_and_sockets_dropped(sandbox, token):
+    channel = api(sandbox, token, "POST", "/api/v2/notifications/channels").json()
+    path = f"/api/v2/notifications/channels/{channel['id']}/subscriptions"
+    response = api(sandbox, token, "PUT", path, json=[{"id": "v2.users.me.presence"}])
+    assert response.status_code == 400
+    unknown = api(sandbox, token, "GET", "/api/v2/notifications/channels/nope/subscriptions")
+    assert_error_body(unknown, 404, "not.found")
+    assert_error_body(
+        requests.post(f"{sandbox.url}/api/v2/notifications/channels", timeout=TIMEOUT),
+        401,
+        "authentication.required",
+    )
+
+    async def scenario() -> int:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(channel["connectUri"]) as ws,
+        ):
+            await asyncio.to_thread(sandbox.drop_streams)
+            message = await ws.receive(timeout=POLL_SECONDS)
+            return message.type
+
+    assert run(scenario()) in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
