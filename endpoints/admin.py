@@ -24,7 +24,8 @@ from endpoints.models import Endpoint
 from endpoints.providers import Finding, get_providers, provider_choices
 from endpoints.validators import printable, reject_control_characters
 
-sensitive_secret = method_decorator(sensitive_post_parameters("callback_signing_secret"))
+# Every POST parameter: provider inlines carry secrets too (e.g. a webhook secret).
+sensitive_secret = method_decorator(sensitive_post_parameters())
 
 
 class ProviderSettingsFormSet(BaseInlineFormSet):

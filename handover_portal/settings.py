@@ -33,6 +33,7 @@ HANDOVER_PROVIDERS = env.list(
     default=[
         "endpoints.providers.NoProvider",
         "genesys.providers.GenesysCloudProvider",
+        "genesys.providers.GenesysOpenMessagingProvider",
     ],
 )
 
@@ -244,6 +245,15 @@ GENESYS_HTTP_RETRY_AFTER_MAX_SECONDS = env.float(
 GENESYS_RELAY_POLL_SECONDS = env.float("GENESYS_RELAY_POLL_SECONDS", default=1.0)
 GENESYS_STREAM_HEARTBEAT_TIMEOUT = env.float("GENESYS_STREAM_HEARTBEAT_TIMEOUT", default=90.0)
 GENESYS_STREAM_POLL_SECONDS = env.float("GENESYS_STREAM_POLL_SECONDS", default=5.0)
+# Open Messaging: an agent who leaves while another may take over (a transfer between
+# queues) ends the handover only if no agent is connected this many seconds later.
+GENESYS_TRANSFER_GRACE_SECONDS = env.float("GENESYS_TRANSFER_GRACE_SECONDS", default=10.0)
+# The largest Open Messaging webhook body accepted.
+GENESYS_WEBHOOK_MAX_BYTES = env.int("GENESYS_WEBHOOK_MAX_BYTES", default=1024 * 1024)
+# The relay's Notifications API WebSocket: silence longer than this is a dead channel.
+GENESYS_NOTIFICATIONS_HEARTBEAT_TIMEOUT = env.float(
+    "GENESYS_NOTIFICATIONS_HEARTBEAT_TIMEOUT", default=90.0
+)
 AGENT_AVAILABILITY_CACHE_SECONDS = env.float("AGENT_AVAILABILITY_CACHE_SECONDS", default=10.0)
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
