@@ -16,6 +16,7 @@ from typing import Any
 
 import requests
 
+from genesys.sandbox.open_messaging_models import DEMO_OPEN_INTEGRATION_ID
 from genesys.sandbox.state import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -45,6 +46,7 @@ class SandboxServer:
     queue_name = DEMO_QUEUE_NAME
     client_id = DEMO_CLIENT_ID
     client_secret = DEMO_CLIENT_SECRET
+    open_integration_id = DEMO_OPEN_INTEGRATION_ID
 
     def __init__(self, log_path: Path, port: int | None = None) -> None:
         self.port = port or free_port()
@@ -234,3 +236,57 @@ class SandboxServer:
     def agent_leave(self, conversation_id: str, *, end_conversation: bool = True) -> dict[str, Any]:
         path = f"conversations/{conversation_id}/agent/leave"
         return self.control("POST", path, {"end_conversation": end_conversation})
+
+    # Open Messaging: the integration's webhook, the agent side, webhook attempts
+
+    def put_open_integration(
+        self,
+        webhook_url: str,
+        webhook_secret: str,
+        integration_id: str = DEMO_OPEN_INTEGRATION_ID,
+        *,
+        name: str | None = None,
+    ) -> dict[str, Any]:
+        """Point an Open Messaging integration at a webhook; the secret needs > 15 chars."""
+        body: dict[str, Any] = {"webhook_url": webhook_url, "webhook_secret": webhook_secret}
+        if name is not None:
+            body["name"] = name
+        return self.control("PUT", f"open-messaging/integrations/{integration_id}", body)
+
+    def om_conversations(self) -> list[dict[str, Any]]:
+        return self.control("GET", "open-messaging/conversations")
+
+    def om_conversation(self, conversation_id: str) -> dict[str, Any]:
+        return self.control("GET", f"open-messaging/conversations/{conversation_id}")
+
+    def om_agent_join(self, conversation_id: str, name: str = "Alex Agent") -> dict[str, Any]:
+        """Returns ``{"participant": …, "conversation": …}``."""
+        path = f"open-messaging/conversations/{conversation_id}/agent/join"
+        return self.control("POST", path, {"name": name})
+
+    def om_agent_send(self, conversation_id: str, text: str) -> str:
+        """Send a message as the agent; returns its Genesys message id (the webhook's ``id``)."""
+        path = f"open-messaging/conversations/{conversation_id}/agent/messages"
+        return self.control("POST", path, {"text": text})["id"]
+
+    def om_agent_typing(self, conversation_id: str) -> str:
+        """Returns the id of the typing event's webhook body."""
+        return self.control("POST", f"open-messaging/conversations/{conversation_id}/agent/typing")[
+            "id"
+        ]
+
+    def om_agent_leave(
+        self, conversation_id: str, *, end_conversation: bool = True
+    ) -> dict[str, Any]:
+        path = f"open-messaging/conversations/{conversation_id}/agent/leave"
+        return self.control("POST", path, {"end_conversation": end_conversation})
+
+    def om_transfer(self, conversation_id: str, queue_name: str) -> dict[str, Any]:
+        path = f"open-messaging/conversations/{conversation_id}/transfer"
+        return self.control("POST", path, {"queue_name": queue_name})
+
+    def om_deliveries(self, conversation_id: str | None = None) -> list[dict[str, Any]]:
+        """Every webhook attempt, oldest first."""
+        if conversation_id is None:
+            return self.control("GET", "open-messaging/deliveries")
+        return self.control("GET", "open-messaging/deliveries", conversation_id=conversation_id)

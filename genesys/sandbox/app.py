@@ -10,11 +10,29 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from genesys.sandbox import analytics, console, control, oauth, routing, webchat
-from genesys.sandbox.app_keys import STATE, STREAMS
+from genesys.sandbox import (
+    analytics,
+    console,
+    control,
+    notifications,
+    oauth,
+    open_messaging,
+    open_messaging_control,
+    routing,
+    webchat,
+)
+from genesys.sandbox.app_keys import (
+    NOTIFICATION_STREAMS,
+    OPEN_MESSAGING,
+    STATE,
+    STREAMS,
+    WEBHOOKS,
+)
 from genesys.sandbox.errors import MAX_BODY_BYTES, ApiError, error_response
 from genesys.sandbox.events import EventStreams
+from genesys.sandbox.open_messaging_models import OpenMessagingWorld
 from genesys.sandbox.state import LoggedRequest, SandboxState
+from genesys.sandbox.webhooks import WebhookDeliverer
 
 logger = logging.getLogger("genesys.sandbox")
 
@@ -104,6 +122,9 @@ def create_app(state: SandboxState | None = None) -> web.Application:
     )
     app[STATE] = state or SandboxState()
     app[STREAMS] = EventStreams()
+    app[OPEN_MESSAGING] = OpenMessagingWorld()
+    app[WEBHOOKS] = WebhookDeliverer(app[OPEN_MESSAGING])
+    app[NOTIFICATION_STREAMS] = EventStreams()
     app.router.add_post("/oauth/token", oauth.token)
     app.router.add_get("/api/v2/routing/queues/{queue_id}", routing.get_queue)
     app.router.add_get(
@@ -112,11 +133,16 @@ def create_app(state: SandboxState | None = None) -> web.Application:
     )
     app.router.add_post("/api/v2/analytics/queues/observations/query", analytics.queue_observations)
     webchat.add_routes(app)
+    open_messaging.add_routes(app)
+    notifications.add_routes(app)
     control.add_routes(app)
+    open_messaging_control.add_routes(app)
     console.add_routes(app)
 
     async def close_streams(app: web.Application) -> None:
         await app[STREAMS].close_all()
+        await app[NOTIFICATION_STREAMS].close_all()
+        await app[WEBHOOKS].close()
 
     app.on_shutdown.append(close_streams)
     return app

@@ -5,7 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from genesys.sandbox.events import EventStreams
+from genesys.sandbox.open_messaging_models import OpenMessagingWorld
 from genesys.sandbox.state import SandboxState
+from genesys.sandbox.webhooks import WebhookDeliverer
 
 STATE = web.AppKey("state", SandboxState)
 STREAMS = web.AppKey("streams", EventStreams)
+OPEN_MESSAGING = web.AppKey("open_messaging", OpenMessagingWorld)
+WEBHOOKS = web.AppKey("webhooks", WebhookDeliverer)
+# Notifications API sockets, keyed by notification channel id.
+NOTIFICATION_STREAMS = web.AppKey("notification_streams", EventStreams)

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from genesys.sandbox import webchat
-from genesys.sandbox.app_keys import STATE, STREAMS
+from genesys.sandbox.app_keys import NOTIFICATION_STREAMS, OPEN_MESSAGING, STATE, STREAMS, WEBHOOKS
 from genesys.sandbox.errors import (
     ApiError,
     optional_int,
@@ -44,7 +44,10 @@ async def _optional_object(request: web.Request) -> dict[str, Any]:
 
 async def reset(request: web.Request) -> web.Response:
     request.app[STATE].reset()
+    await request.app[WEBHOOKS].reset()
+    request.app[OPEN_MESSAGING].reset()
     await request.app[STREAMS].close_all()
+    await request.app[NOTIFICATION_STREAMS].close_all()
     return _ok()
 
 
@@ -60,6 +63,10 @@ async def state_summary(request: web.Request) -> web.Response:
             "conversations": [c.summary() for c in state.conversations.values()],
             "faults": [fault.summary() for fault in state.faults],
             "open_streams": request.app[STREAMS].count(),
+            "open_notification_sockets": request.app[NOTIFICATION_STREAMS].count(),
+            "open_integrations": [
+                i.summary() for i in request.app[OPEN_MESSAGING].integrations.values()
+            ],
         }
     )
 
@@ -75,9 +82,16 @@ async def put_settings(request: web.Request) -> web.Response:
     for name in ("organization_id", "deployment_id"):
         if name in data:
             setattr(state, name, required_str(data, name))
+    world = request.app[OPEN_MESSAGING]
+    if "webhook_retries" in data:
+        world.webhook_retries = optional_int(data, "webhook_retries", 0) or 0
+    if "webhook_backoff_seconds" in data:
+        world.webhook_backoff_seconds = optional_number(data, "webhook_backoff_seconds", 0.2)
     return _ok(
         {
             "heartbeat_seconds": state.heartbeat_seconds,
+            "webhook_retries": world.webhook_retries,
+            "webhook_backoff_seconds": world.webhook_backoff_seconds,
             "organization_id": state.organization_id,
             "deployment_id": state.deployment_id,
         }
@@ -178,7 +192,9 @@ async def clear_faults(request: web.Request) -> web.Response:
 
 
 async def drop_streams(request: web.Request) -> web.Response:
-    return _ok({"closed": await request.app[STREAMS].close_all()})
+    closed = await request.app[STREAMS].close_all()
+    closed += await request.app[NOTIFICATION_STREAMS].close_all()
+    return _ok({"closed": closed})
 
 
 async def list_requests(request: web.Request) -> web.Response:

@@ -17,7 +17,9 @@ HEARTBEAT_TICK_SECONDS = 0.05
 
 
 class EventStreams:
-    """Open sockets by conversation id. Events go only to sockets open at the time (no replay)."""
+    """Open sockets by conversation (or notification channel) id.
+
+    Events go only to sockets open at the time (no replay)."""
 
     def __init__(self) -> None:
         self.sockets: dict[str, set[web.WebSocketResponse]] = {}
@@ -92,13 +94,14 @@ def _frame(
 async def serve_stream(
     request: web.Request,
     streams: EventStreams,
-    conversation: Conversation,
+    key: str,
     heartbeat_seconds: Callable[[], float],
 ) -> web.WebSocketResponse:
-    """Hold one event-stream socket open, sending heartbeats, until either side closes it."""
+    """Hold one socket open under ``key`` (a conversation or notification channel id),
+    sending heartbeats, until either side closes it."""
     ws = web.WebSocketResponse()
     await ws.prepare(request)
-    streams.add(conversation.id, ws)
+    streams.add(key, ws)
 
     async def heartbeats() -> None:
         last = time.monotonic()
@@ -116,5 +119,5 @@ async def serve_stream(
             pass  # Genesys ignores what clients send on this socket.
     finally:
         task.cancel()
-        streams.remove(conversation.id, ws)
+        streams.remove(key, ws)
     return ws

@@ -56,8 +56,9 @@ async def token(request: web.Request) -> web.Response:
     )
 
 
-def authorize(request: web.Request, permission: str) -> OAuthClient:
-    """The OAuth client behind the request's bearer token, if it holds ``permission``."""
+def authorize(request: web.Request, permission: str | None) -> OAuthClient:
+    """The OAuth client behind the request's bearer token, if it holds ``permission``
+    (``None``: any valid token will do)."""
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
@@ -69,7 +70,7 @@ def authorize(request: web.Request, permission: str) -> OAuthClient:
     client = request.app[STATE].client_for_token(value.strip())
     if client is None:
         raise ApiError(401, "bad.credentials", "Invalid login credentials.")
-    if not client.has_permission(permission):
+    if permission is not None and not client.has_permission(permission):
         raise ApiError(
             403,
             "missing.permissions",

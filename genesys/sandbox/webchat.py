@@ -348,7 +348,7 @@ async def event_stream(request: web.Request) -> web.StreamResponse:
     if conversation is None:
         raise ApiError(404, "not.found", "Channel not found")
     return await serve_stream(
-        request, request.app[STREAMS], conversation, lambda: state.heartbeat_seconds
+        request, request.app[STREAMS], conversation.id, lambda: state.heartbeat_seconds
     )
 
 
@@ -361,4 +361,3 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(GUEST_PREFIX + "/{conversation_id}/members", list_members)
     app.router.add_get(member, get_member)
     app.router.add_delete(member, delete_member)
-    app.router.add_get("/channels/{channel_id}", event_stream)

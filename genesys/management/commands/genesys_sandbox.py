@@ -8,6 +8,7 @@ from aiohttp import web
 from django.core.management.base import BaseCommand, CommandParser
 
 from genesys.sandbox import SandboxState, create_app
+from genesys.sandbox.open_messaging_models import DEMO_OPEN_INTEGRATION_ID
 from genesys.sandbox.state import (
     DEMO_CLIENT_ID,
     DEMO_DEPLOYMENT_ID,
@@ -20,7 +21,8 @@ from genesys.sandbox.state import (
 class Command(BaseCommand):
     help = (
         "Run the local Genesys Cloud sandbox (OAuth, routing, analytics, web chat and its "
-        "event stream, control API, agent console) in the foreground. No database needed."
+        "event stream, Open Messaging, notifications, control API, agent console) in the "
+        "foreground. No database needed."
     )
     # The sandbox is standalone: no system checks, no database.
     requires_system_checks: list[str] = []
@@ -47,6 +49,7 @@ class Command(BaseCommand):
             f"  organisation id: {DEMO_ORGANIZATION_ID}",
             f"  deployment id:   {DEMO_DEPLOYMENT_ID}",
             f"  queue:           {DEMO_QUEUE_NAME} ({DEMO_QUEUE_ID})",
+            f"  open messaging integration id: {DEMO_OPEN_INTEGRATION_ID}",
             f"  agent console:   {base_url}/console/",
         ]
         self.stdout.write("\n".join(lines))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from genesys.sandbox.open_messaging_models import DEMO_OPEN_INTEGRATION_ID
 from genesys.sandbox.state import (
     DEMO_CLIENT_ID,
     DEMO_DEPLOYMENT_ID,
@@ -12,6 +13,12 @@ def test_the_command_prints_the_base_url_and_demo_ids(sandbox):
     banner = sandbox.log_path.read_text()
 
     assert f"Genesys Cloud sandbox: {sandbox.url}" in banner
-    for value in (DEMO_CLIENT_ID, DEMO_ORGANIZATION_ID, DEMO_DEPLOYMENT_ID, DEMO_QUEUE_ID):
+    for value in (
+        DEMO_CLIENT_ID,
+        DEMO_ORGANIZATION_ID,
+        DEMO_DEPLOYMENT_ID,
+        DEMO_QUEUE_ID,
+        DEMO_OPEN_INTEGRATION_ID,
+    ):
         assert value in banner
     assert "sandbox-secret" not in banner
