@@ -15,8 +15,8 @@ from typing import Any
 
 from django.db import transaction
 
-from endpoints.models import EventKind, Handover, HandoverStatus, OutboundMessage
-from endpoints.services import handover_event_record, lock_handover
+from endpoints.models import EndReason, EventKind, Handover, HandoverStatus, OutboundMessage
+from endpoints.services import handover_end, handover_event_record, lock_handover
 from endpoints.transports import (
     HandoverTransport,
     PermanentFailure,
@@ -26,6 +26,7 @@ from endpoints.transports import (
 )
 from genesys import errors, open_messaging
 from genesys.models import OpenMessagingConversation, OpenMessagingSettings
+from genesys.notifications import Participants
 
 logger = logging.getLogger(__name__)
 
@@ -227,3 +228,76 @@ def record_webhook_message(om_settings_id: int, payload: dict[str, Any]) -> str:
                 )
                 return "agent typing"
     return f"ignored {kind}"
+
+
+def _handover_of_conversation(conversation_id: str) -> Handover | None:
+    return (
+        Handover.objects.filter(genesys_om__conversation_id=conversation_id)
+        .exclude(status=HandoverStatus.ENDED)
+        .first()
+    )
+
+
+def record_participants(conversation_id: str, participants: Participants) -> str:
+    """What a participant change of ``conversation_id`` means for its open handover:
+    ``"ended"`` when the customer participant is disconnected (the agent ended it)."""
+    handover = _handover_of_conversation(conversation_id)
+    if handover is None:
+        return "ended"
+    if participants.customer_over:
+        handover_end(handover_id=handover.pk, reason=EndReason.AGENT_LEFT, disconnect=False)
+        return "ended"
+    for participant_id, (name, connected) in participants.agents.items():
+        if connected:
+            agent_joined(handover.pk, name=name, external_id=f"joined:{participant_id}")
+    if not participants.agent_connected:
+        for participant_id, (name, _) in participants.agents.items():
+            agent_left(handover.pk, name=name, external_id=f"left:{participant_id}")
+    return ""
+
+
+def agent_left(handover_id: int, *, name: str, external_id: str) -> None:
+    """The connected agent left (the conversation may go on: a transfer)."""
+    with transaction.atomic():
+        handover = lock_handover(handover_id)
+        last = (
+            handover.events.filter(kind__in=[EventKind.AGENT_JOINED, EventKind.AGENT_LEFT])
+            .order_by("-seq")
+            .first()
+        )
+        if last is None or last.kind != EventKind.AGENT_JOINED:
+            return
+        handover_event_record(
+            handover_id=handover_id,
+            kind=EventKind.AGENT_LEFT,
+            data={"agent_name": name},
+            external_id=external_id,
+        )
+
+
+def end_abandoned(conversation_id: str) -> bool:
+    """No agent and no queue past the grace period: the agent ended the conversation."""
+    handover = _handover_of_conversation(conversation_id)
+    if handover is None:
+        return False
+    return handover_end(handover_id=handover.pk, reason=EndReason.AGENT_LEFT, disconnect=False)
+
+
+def watched_conversations() -> dict[tuple[int, str], tuple[Any, Any, set[str]]]:
+    """For the relay: the conversations of open Open Messaging handovers, by OAuth
+    connection and region (one notification channel each)."""
+    wanted: dict[tuple[int, str], tuple[Any, Any, set[str]]] = {}
+    rows = (
+        OpenMessagingConversation.objects.filter(
+            handover__status__in=[HandoverStatus.QUEUED, HandoverStatus.ACTIVE]
+        )
+        .exclude(conversation_id="")
+        .select_related("handover__endpoint__genesys_om_settings__node_authentication")
+    )
+    for row in rows:
+        om_settings = row.handover.endpoint.genesys_om_settings
+        connection = om_settings.node_authentication
+        key = (connection.pk, om_settings.host)
+        entry = wanted.setdefault(key, (om_settings.region, connection, set()))
+        entry[2].add(row.conversation_id)
+    return wanted

@@ -111,15 +111,17 @@ def send_inbound_message(
 def send_inbound_typing(
     client: GenesysClient, integration_id: str, *, sender: dict[str, Any]
 ) -> None:
-    """``POST …/inbound/open/event``: the user is typing (``OpenEvent`` ``Typing``)."""
+    """``POST …/inbound/open/event``: the user is typing."""
     client.request(
         "POST",
         _inbound_path(integration_id, "event"),
         what="the Open Messaging typing event",
-        permission=MESSAGE_RECEIVE,
+        permission=MESSAGE_CREATE,
         json={
             "channel": {"from": sender, "time": _now()},
-            "events": [{"eventType": "Typing"}],
+            # The SDK types inbound events as OpenEvent (eventType only); Genesys's own
+            # examples and its answer (OpenMessageEvent) carry typing {"type": "On"}.
+            "events": [{"eventType": "Typing", "typing": {"type": "On"}}],
         },
         idempotent=False,
     )
