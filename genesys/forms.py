@@ -206,6 +206,8 @@ class OpenMessagingSettingsForm(forms.ModelForm):
             "send_profile_information",
             "node_authentication",
         ]
+        # Never filled from the form directly (blank keeps it): see save().
+        exclude = ["webhook_secret"]  # noqa: DJ006 (fields is set; this keeps the admin off it)
         field_classes = {"host": RegionHostField, "queue_id": QueueIdField}
         widgets = {"host": forms.Select, "queue_id": forms.TextInput(attrs={"size": 60})}
         error_messages = {

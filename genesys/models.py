@@ -146,9 +146,9 @@ class GenesysQueueSettings(models.Model):
 
     def clean(self) -> None:
         super().clean()
+        if self.node_authentication_id is None or not self.host:
+            return  # required or not, the field itself reports a missing connection
         connection = self.node_authentication
-        if connection is None or not self.host:
-            return
         try:
             host_region = regions.get_region(self.host)
         except KeyError:
