@@ -270,3 +270,20 @@ def test_the_end_webhook_ends_the_handover(e2e, sandbox, om_settings, live_serve
     assert handover.end_reason == "agent_left"
     assert requests.post(url, data=body, headers=headers, timeout=5).status_code == 202
     assert kinds(handover) == ["ended"]
+
+
+def test_the_user_typing_reaches_the_agent(e2e, sandbox, om_settings):
+    from rest_framework.test import APIClient
+
+    from tests.factories import TokenFactory, UserFactory
+
+    handover = start(om_settings)
+    handover_message_add(handover=handover, text="hello")
+    cid = conversation_id_of(handover, e2e)
+    api = APIClient()
+    user = UserFactory(perms=["endpoints.drive_handover"])
+    api.credentials(HTTP_AUTHORIZATION=f"Token {TokenFactory(user=user).key}")
+    response = api.post(f"/api/v1/handovers/{handover.public_id}/typing/")
+    assert response.status_code == 202
+    wait_for(lambda: sandbox.om_conversation(cid)["typing"], what="the typing event", stack=e2e)
+    assert sandbox.om_conversation(cid)["typing"][0]["purpose"] == "customer"
