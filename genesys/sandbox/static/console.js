@@ -2,7 +2,7 @@
 // Every value from a conversation is user input: it is only ever set with textContent.
 "use strict";
 
-const state = { selected: null, conversations: [] };
+const state = { selected: null, conversations: [], omSelected: null, om: [] };
 const $ = (id) => document.getElementById(id);
 
 async function control(method, path, body) {
@@ -102,14 +102,84 @@ function renderDetail() {
   $("leave-form").hidden = !agentConnected || ended;
 }
 
+// Open Messaging conversations (control API under /sandbox/open-messaging/).
+
+function renderOmList() {
+  const list = $("om-list");
+  list.replaceChildren();
+  for (const conversation of state.om) {
+    const customer = conversation.customer;
+    const button = element(
+      "button",
+      `${customer.nickname || customer.id} · ${conversation.queue.name} · ${conversation.state}`,
+    );
+    button.type = "button";
+    if (conversation.id === state.omSelected) button.classList.add("selected");
+    button.addEventListener("click", () => {
+      state.omSelected = conversation.id;
+      render();
+    });
+    const item = element("li");
+    item.append(button);
+    list.append(item);
+  }
+}
+
+function renderOmDetail() {
+  const conversation = state.om.find((c) => c.id === state.omSelected);
+  $("om-detail").hidden = !conversation;
+  if (!conversation) return;
+  $("om-detail-id").textContent = conversation.id;
+  $("om-detail-queue").textContent = conversation.queue.name;
+  $("om-detail-state").textContent = conversation.state;
+
+  const profile = $("om-profile");
+  profile.replaceChildren();
+  for (const [label, value] of Object.entries(conversation.customer)) {
+    profile.append(element("dt", label), element("dd", String(value)));
+  }
+  const participants = $("om-participants");
+  participants.replaceChildren();
+  for (const p of conversation.participants) {
+    participants.append(element("li", `${p.purpose}: ${p.name || p.id} · ${p.state}`));
+  }
+  const byId = new Map(conversation.participants.map((p) => [p.id, p]));
+  const messages = $("om-messages");
+  messages.replaceChildren();
+  for (const message of conversation.messages) {
+    const sender = byId.get(message.participant_id) || {};
+    const item = element(
+      "li",
+      `${sender.name || sender.purpose || "?"}: ${message.text}`,
+      message.direction === "Outbound" ? "agent" : "customer",
+    );
+    item.title = message.time;
+    messages.append(item);
+  }
+  const lastTyping = conversation.typing.filter((t) => t.purpose === "customer").pop();
+  $("om-typing").textContent = lastTyping ? `customer typing at ${lastTyping.at}` : "";
+
+  const agentConnected = conversation.participants.some(
+    (p) => p.purpose === "agent" && p.state === "connected",
+  );
+  const ended = conversation.state === "ended";
+  $("om-join-form").hidden = agentConnected || ended;
+  $("om-reply-form").hidden = !agentConnected || ended;
+  $("om-leave-form").hidden = !agentConnected || ended;
+  $("om-transfer-form").hidden = ended;
+}
+
 function render() {
   renderList();
   renderDetail();
+  renderOmList();
+  renderOmDetail();
 }
 
 async function refresh() {
   try {
     state.conversations = await control("GET", "conversations");
+    state.om = await control("GET", "open-messaging/conversations");
     showStatus(`updated ${new Date().toLocaleTimeString()}`);
     render();
   } catch (error) {
@@ -150,6 +220,33 @@ $("leave-form").addEventListener("submit", (event) => {
       end_conversation: $("end-conversation").checked,
     }),
   );
+});
+
+const omPath = (action) => `open-messaging/conversations/${state.omSelected}/${action}`;
+$("om-join-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  act(() => control("POST", omPath("agent/join"), { name: $("om-agent-name").value }));
+});
+$("om-reply-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = $("om-reply-text").value;
+  act(async () => {
+    await control("POST", omPath("agent/messages"), { text });
+    $("om-reply-text").value = "";
+  });
+});
+$("om-typing-button").addEventListener("click", () => {
+  act(() => control("POST", omPath("agent/typing")));
+});
+$("om-leave-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  act(() =>
+    control("POST", omPath("agent/leave"), { end_conversation: $("om-end-conversation").checked }),
+  );
+});
+$("om-transfer-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  act(() => control("POST", omPath("transfer"), { queue_name: $("om-queue-name").value }));
 });
 
 refresh();

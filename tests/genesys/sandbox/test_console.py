@@ -38,3 +38,12 @@ def test_unknown_console_files_are_404(sandbox):
     response = requests.get(f"{sandbox.url}/console/../state.py", timeout=TIMEOUT)
     assert response.status_code == 404
     assert requests.get(f"{sandbox.url}/console/state.py", timeout=TIMEOUT).status_code == 404
+
+
+def test_the_console_drives_open_messaging(sandbox):
+    page = requests.get(f"{sandbox.url}/console/", timeout=TIMEOUT).text
+    script = requests.get(f"{sandbox.url}/console/console.js", timeout=TIMEOUT).text
+
+    assert "Open Messaging" in page
+    for action in ("open-messaging/conversations", "agent/join", "transfer", "agent/typing"):
+        assert action in script
