@@ -168,6 +168,13 @@ def handover_message_add(
     return message, True
 
 
+def handover_typing(*, handover: Handover) -> None:
+    """The user is typing: tell the agent, best effort (no outbox, no retry, no order)."""
+    if not handover.is_open:
+        raise HandoverClosed(f"The handover has ended ({handover.get_end_reason_display()}).")
+    transaction.on_commit(lambda: _tasks().handover_typing_task.delay(handover.pk))
+
+
 def handover_event_record(
     *,
     handover_id: int,

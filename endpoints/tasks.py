@@ -76,6 +76,18 @@ def outbox_send_task(handover_id: int) -> None:
         outbox_send_task.delay(handover_id)
 
 
+@shared_task(expires=10)
+def handover_typing_task(handover_id: int) -> None:
+    """Tell the agent the user is typing; a lost or failed indicator is not retried."""
+    handover = Handover.objects.select_related("endpoint").filter(pk=handover_id).first()
+    if handover is None or handover.status not in (HandoverStatus.QUEUED, HandoverStatus.ACTIVE):
+        return
+    try:
+        handover.endpoint.get_provider().get_transport().send_typing(handover)
+    except (TransportError, ProviderNotConfigured) as error:
+        logger.info("Handover %s: typing indicator not sent: %s", handover_id, error)
+
+
 @shared_task(acks_late=True)
 def callbacks_deliver_task(handover_id: int) -> None:
     """POST the handover's events to the endpoint's callback URL, in order."""

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from endpoints.admin import ProviderSettingsInline, SecretFormAdminMixin, TestConnectionMixin
 from endpoints.fields import secret_state
 from endpoints.providers import Finding
 from genesys.diagnostics import connection_findings
-from genesys.forms import GenesysSettingsForm, OAuth2ConnectionForm
-from genesys.models import GenesysSettings, OAuth2Connection
+from genesys.forms import GenesysSettingsForm, OAuth2ConnectionForm, OpenMessagingSettingsForm
+from genesys.models import GenesysSettings, OAuth2Connection, OpenMessagingSettings
 
 
 class GenesysSettingsInline(ProviderSettingsInline):
@@ -19,6 +22,32 @@ class GenesysSettingsInline(ProviderSettingsInline):
     form = GenesysSettingsForm
     verbose_name = _("Genesys Cloud")
     verbose_name_plural = _("Genesys Cloud")
+
+
+class OpenMessagingSettingsInline(ProviderSettingsInline):
+    provider_id = "genesys_om"
+    model = OpenMessagingSettings
+    form = OpenMessagingSettingsForm
+    verbose_name = _("Genesys Cloud Open Messaging")
+    verbose_name_plural = _("Genesys Cloud Open Messaging")
+    fields = [
+        "host",
+        "integration_id",
+        "deployment_name",
+        "queue_name",
+        "queue_id",
+        "session_duration_minutes",
+        "send_profile_information",
+        "node_authentication",
+        "webhook_secret",
+        "webhook_url",
+        "end_webhook_url",
+    ]
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        # The form shows absolute webhook URLs: give it this request to build them from.
+        kwargs["form"] = type(self.form.__name__, (self.form,), {"request": request})
+        return super().get_formset(request, obj, **kwargs)
 
 
 @admin.register(OAuth2Connection)

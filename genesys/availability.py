@@ -13,7 +13,7 @@ from endpoints.providers import AgentAvailability
 from genesys import errors
 from genesys.caching import get_or_compute
 from genesys.client import GenesysClient
-from genesys.models import GenesysSettings
+from genesys.models import GenesysQueueSettings
 
 logger = logging.getLogger(__name__)
 
@@ -22,10 +22,10 @@ UNABLE_TO_WORK = frozenset({"NOT_RESPONDING"})
 METRICS = ["oOnQueueUsers", "oWaiting"]
 
 
-def settings_of(endpoint: Endpoint) -> GenesysSettings:
+def settings_of(endpoint: Endpoint) -> GenesysQueueSettings:
     """The endpoint's active Genesys settings; ``GenesysError`` saying why when there are none."""
     provider_settings = endpoint.get_provider_settings()
-    if not isinstance(provider_settings, GenesysSettings):
+    if not isinstance(provider_settings, GenesysQueueSettings):
         raise errors.GenesysNotConfigured(
             f"Endpoint “{endpoint.name}” does not hand over to Genesys Cloud",
             advice="Choose Genesys Cloud as its Handover Provider and fill in its settings.",
@@ -50,7 +50,7 @@ def agent_availability(endpoint: Endpoint) -> AgentAvailability:
     return get_or_compute(key, compute, lock_seconds=settings.GENESYS_HTTP_READ_TIMEOUT + 1)
 
 
-def fetch_agent_availability(genesys_settings: GenesysSettings) -> AgentAvailability:
+def fetch_agent_availability(genesys_settings: GenesysQueueSettings) -> AgentAvailability:
     """Ask Genesys now (no cache)."""
     client = GenesysClient.for_settings(genesys_settings)
     queue_id = str(genesys_settings.queue_id)

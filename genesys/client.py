@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 from genesys import errors, http, tokens
-from genesys.models import GenesysSettings, OAuth2Connection
+from genesys.models import GenesysQueueSettings, OAuth2Connection
 from genesys.regions import Region, api_base_url
 
 QUEUE_VIEW = "routing:queue:view"
@@ -24,7 +24,7 @@ class GenesysClient:
         self.connection = connection
 
     @classmethod
-    def for_settings(cls, genesys_settings: GenesysSettings) -> GenesysClient:
+    def for_settings(cls, genesys_settings: GenesysQueueSettings) -> GenesysClient:
         connection = genesys_settings.node_authentication
         if connection is None:
             raise errors.GenesysNotConfigured(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from endpoints.fields import SecretUnreadable
+from endpoints.fields import SecretUnreadable, has_secret
 from endpoints.models import Endpoint
 from endpoints.providers import Finding
 from genesys import errors, tokens
 from genesys.availability import fetch_agent_availability, settings_of
 from genesys.client import GenesysClient
-from genesys.models import GenesysSettings, OAuth2Connection
+from genesys.models import GenesysQueueSettings, OAuth2Connection, OpenMessagingSettings
 
 
 def connection_findings(connection: OAuth2Connection) -> list[Finding]:
@@ -76,7 +76,7 @@ def endpoint_findings(endpoint: Endpoint) -> list[Finding]:
     return findings
 
 
-def _queue_finding(genesys_settings: GenesysSettings) -> Finding:
+def _queue_finding(genesys_settings: GenesysQueueSettings) -> Finding:
     client = GenesysClient.for_settings(genesys_settings)
     queue_id = genesys_settings.queue_id
     try:
@@ -97,6 +97,70 @@ def _queue_finding(genesys_settings: GenesysSettings) -> Finding:
             f"“{genesys_settings.queue_name}”: web chat routes by name, so correct the Queue Name.",
         )
     return Finding(True, f"Queue “{name}” found.")
+
+
+def om_endpoint_findings(endpoint: Endpoint) -> list[Finding]:
+    """Open Messaging: token, the integration and its webhook URL, queue, availability."""
+    from genesys import open_messaging
+
+    try:
+        om_settings = settings_of(endpoint)
+    except errors.GenesysError as error:
+        return [Finding(False, str(error))]
+    if not isinstance(om_settings, OpenMessagingSettings):  # pragma: no cover
+        return [Finding(False, "These are not Open Messaging settings.")]
+    connection = om_settings.node_authentication
+    findings = connection_findings(connection)
+    if not findings[-1].ok:
+        return findings
+    findings.append(_integration_finding(om_settings, open_messaging))
+    queue = _queue_finding(om_settings)
+    findings.append(queue)
+    if queue.ok:
+        try:
+            figures = fetch_agent_availability(om_settings)
+        except errors.GenesysError as error:
+            findings.append(Finding(False, str(error)))
+        else:
+            findings.append(
+                Finding(
+                    True,
+                    f"Agent availability (messages): "
+                    f"{'available' if figures.available else 'not available'}: "
+                    f"{figures.agents_on_queue} agents on queue, {figures.agents_idle} idle, "
+                    f"{figures.conversations_waiting} conversations waiting.",
+                )
+            )
+    if not has_secret(om_settings, "webhook_secret"):
+        findings.append(
+            Finding(False, "No Webhook Signature Secret is stored: every agent message is refused.")
+        )
+    return findings
+
+
+def _integration_finding(om_settings: OpenMessagingSettings, open_messaging) -> Finding:
+    client = GenesysClient.for_settings(om_settings)
+    try:
+        integration = open_messaging.get_integration(client, str(om_settings.integration_id))
+    except errors.GenesysNotFound:
+        return Finding(
+            False,
+            f"Open Messaging integration {om_settings.integration_id} was not found in the "
+            f"organisation of {om_settings.region}: check the Integration ID and the Host.",
+        )
+    except errors.GenesysError as error:
+        return Finding(False, str(error))
+    name = str(integration.get("name") or "")
+    url = str(integration.get("outboundNotificationWebhookUrl") or "")
+    expected = om_settings.webhook_path()
+    if not url.rstrip("/").endswith(expected.rstrip("/")):
+        return Finding(
+            False,
+            f"Integration “{name}” sends agent messages to {url or 'no URL'}, not to this "
+            "endpoint's Outbound Notification Webhook URL: paste the URL shown in the Open "
+            "Messaging settings into the integration.",
+        )
+    return Finding(True, f"Open Messaging integration “{name}” found; its webhook URL is ours.")
 
 
 def _duration(seconds: int) -> str:

@@ -12,7 +12,13 @@ from django.utils.translation import gettext_lazy as _
 
 from endpoints.forms import WriteOnlySecretField, WriteOnlySecretsMixin
 from genesys import regions
-from genesys.models import SESSION_DURATION_MAX, GenesysSettings, OAuth2Connection
+from genesys.models import (
+    OPEN_MESSAGING_SECRET_MIN_LENGTH,
+    SESSION_DURATION_MAX,
+    GenesysSettings,
+    OAuth2Connection,
+    OpenMessagingSettings,
+)
 
 UUID_EXAMPLE = "0f4e6f4c-6a1e-4f3c-9a8d-3d2b7e5c1a90"
 INVALID_UUID = _("Enter a valid ID: a UUID such as %(example)s.") % {"example": UUID_EXAMPLE}
@@ -116,4 +122,107 @@ class OAuth2ConnectionForm(WriteOnlySecretsMixin, forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         self.require_secret("client_secret", _("Enter the OAuth client's secret."))
+        return cleaned
+
+
+class OpenMessagingSettingsForm(WriteOnlySecretsMixin, forms.ModelForm):
+    """The Genesys Cloud Open Messaging part of the Handover Settings.
+
+    The Webhook Signature Secret is write-only (blank on edit keeps it); the webhook URLs
+    are shown read-only, absolute, once the settings are saved (``request`` is set by the
+    admin inline).
+    """
+
+    request = None  # the admin inline sets it on a subclass per request
+
+    webhook_secret = WriteOnlySecretField(label=_("Webhook Signature Secret"))
+    secret_fields: ClassVar[dict[str, str]] = {
+        "webhook_secret": _(
+            "The integration's signature secret token (more than 15 characters): Genesys "
+            "signs every webhook call with it. Stored encrypted; never shown again."
+        )
+    }
+    webhook_url = forms.CharField(
+        label=_("Outbound Notification Webhook URL"),
+        required=False,
+        disabled=True,
+        widget=forms.TextInput(attrs={"size": 90, "readonly": True}),
+        help_text=_(
+            "Paste it into the Open Messaging integration in Genesys Cloud (Admin → Message → "
+            "Platforms → your integration → Outbound Notification Webhook URL). Unique to this "
+            "endpoint; keep it private."
+        ),
+    )
+    end_webhook_url = forms.CharField(
+        label=_("End-of-handover Webhook URL"),
+        required=False,
+        disabled=True,
+        widget=forms.TextInput(attrs={"size": 90, "readonly": True}),
+        help_text=_(
+            'Optional: a Genesys workflow or data action POSTs {"conversationId": …} here, '
+            "signed like the webhook, when the agent ends the conversation (see the README)."
+        ),
+    )
+
+    class Meta:
+        model = OpenMessagingSettings
+        fields = [
+            "host",
+            "integration_id",
+            "deployment_name",
+            "queue_name",
+            "queue_id",
+            "session_duration_minutes",
+            "send_profile_information",
+            "node_authentication",
+        ]
+        # Never filled from the form directly (blank keeps it): see save().
+        exclude = ["webhook_secret"]  # noqa: DJ006 (fields is set; this keeps the admin off it)
+        field_classes = {"host": RegionHostField, "queue_id": QueueIdField}
+        widgets = {"host": forms.Select, "queue_id": forms.TextInput(attrs={"size": 60})}
+        error_messages = {
+            "integration_id": _uuid_error_messages(),
+            "queue_id": _uuid_error_messages(),
+            "session_duration_minutes": {
+                code: SESSION_DURATION_ERROR for code in ("invalid", "min_value", "max_value")
+            },
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from genesys.open_messaging import REQUIRED_PERMISSIONS
+
+        duration = self.fields["session_duration_minutes"]
+        duration.widget.attrs.update({"min": 1, "max": SESSION_DURATION_MAX, "step": 1})
+        self.fields["node_authentication"].help_text = _(
+            "Required: every Open Messaging call is made with this OAuth2 client-credentials "
+            "connection (same region as Host). Its OAuth client needs a role with: %(perms)s."
+        ) % {"perms": ", ".join(REQUIRED_PERMISSIONS)}
+        saved = self.instance.pk is not None
+        for name, path in (
+            ("webhook_url", "webhook_path"),
+            ("end_webhook_url", "end_webhook_path"),
+        ):
+            if saved:
+                relative = getattr(self.instance, path)()
+                url = self.request.build_absolute_uri(relative) if self.request else relative
+            else:
+                url = str(_("Shown once the endpoint is saved."))
+            self.initial[name] = url
+            self.fields[name].initial = url
+
+    def clean_webhook_secret(self) -> str:
+        secret = self.cleaned_data["webhook_secret"]
+        if secret and len(secret) < OPEN_MESSAGING_SECRET_MIN_LENGTH:
+            raise ValidationError(
+                _("Genesys requires more than 15 characters: enter the integration's secret."),
+                code="too_short",
+            )
+        return secret
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        self.require_secret(
+            "webhook_secret", _("Enter the Open Messaging integration's signature secret token.")
+        )
         return cleaned

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from endpoints.fields import EncryptedTextField
@@ -95,15 +98,12 @@ class OAuth2Connection(models.Model):
             return None
 
 
-class GenesysSettings(models.Model):
-    """An endpoint's Genesys Cloud handover settings (web chat v2 guest API).
+class GenesysQueueSettings(models.Model):
+    """What every Genesys Cloud provider's settings share: region, queue, session, times.
 
-    Kept while another provider is selected, and inactive then.
+    Abstract: each provider's settings are a table of their own.
     """
 
-    endpoint = models.OneToOneField(
-        Endpoint, on_delete=models.CASCADE, related_name="genesys_settings"
-    )
     host = models.CharField(
         _("Host"),
         max_length=64,
@@ -111,19 +111,6 @@ class GenesysSettings(models.Model):
         help_text=_(
             "The region of your Genesys Cloud organisation: the domain you log in with, e.g. "
             "mypurecloud.de when you log in at login.mypurecloud.de."
-        ),
-    )
-    organization_id = models.UUIDField(
-        _("Organisation ID"),
-        help_text=_(
-            "Admin → Account Settings → Organization Settings → Organization Details → "
-            "Advanced → Organization ID."
-        ),
-    )
-    deployment_id = models.UUIDField(
-        _("Deployment ID"),
-        help_text=_(
-            "The Deployment Key of a Version 2 web chat widget: Admin → Contact Center → Widgets."
         ),
     )
     queue_name = models.CharField(
@@ -148,41 +135,20 @@ class GenesysSettings(models.Model):
         validators=[MinValueValidator(1), MaxValueValidator(SESSION_DURATION_MAX)],
         help_text=_("Idle time after which a handover session expires: 1 to 1440 minutes."),
     )
-    send_profile_information = models.BooleanField(
-        _("Send Profile Information"),
-        default=False,
-        help_text=_(
-            "Send the user's profile (name, email, custom fields) to the agent. Off: the agent "
-            "sees an anonymous guest."
-        ),
-    )
-    node_authentication = models.ForeignKey(
-        OAuth2Connection,
-        verbose_name=_("Node Authentication"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="genesys_settings",
-        help_text=_(
-            "The OAuth2 client-credentials connection for Genesys Cloud platform API calls "
-            "(agent availability). Its OAuth URL must be in the same region as Host."
-        ),
-    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
-    class Meta:
-        verbose_name = _("Genesys Cloud settings")
-        verbose_name_plural = _("Genesys Cloud settings")
+    #: The Genesys media type of conversations handed over through these settings.
+    media_type = "chat"
 
-    def __str__(self) -> str:
-        return f"Genesys Cloud settings of {self.endpoint}"
+    class Meta:
+        abstract = True
 
     def clean(self) -> None:
         super().clean()
+        if self.node_authentication_id is None or not self.host:
+            return  # required or not, the field itself reports a missing connection
         connection = self.node_authentication
-        if connection is None or not self.host:
-            return
         try:
             host_region = regions.get_region(self.host)
         except KeyError:
@@ -203,12 +169,60 @@ class GenesysSettings(models.Model):
                 }
             )
 
-    #: The Genesys media type of conversations handed over through these settings.
-    media_type = "chat"
-
     @property
     def region(self) -> regions.Region:
         return regions.get_region(self.host)
+
+
+class GenesysSettings(GenesysQueueSettings):
+    """An endpoint's Genesys Cloud handover settings (web chat v2 guest API).
+
+    Kept while another provider is selected, and inactive then.
+    """
+
+    endpoint = models.OneToOneField(
+        Endpoint, on_delete=models.CASCADE, related_name="genesys_settings"
+    )
+    organization_id = models.UUIDField(
+        _("Organisation ID"),
+        help_text=_(
+            "Admin → Account Settings → Organization Settings → Organization Details → "
+            "Advanced → Organization ID."
+        ),
+    )
+    deployment_id = models.UUIDField(
+        _("Deployment ID"),
+        help_text=_(
+            "The Deployment Key of a Version 2 web chat widget: Admin → Contact Center → Widgets."
+        ),
+    )
+    send_profile_information = models.BooleanField(
+        _("Send Profile Information"),
+        default=False,
+        help_text=_(
+            "Send the user's profile (name, email, custom fields) to the agent. Off: the agent "
+            "sees an anonymous guest."
+        ),
+    )
+    node_authentication = models.ForeignKey(
+        OAuth2Connection,
+        verbose_name=_("Node Authentication"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="genesys_settings",
+        help_text=_(
+            "The OAuth2 client-credentials connection for Genesys Cloud platform API calls "
+            "(agent availability). Its OAuth URL must be in the same region as Host."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("Genesys Cloud settings")
+        verbose_name_plural = _("Genesys Cloud settings")
+
+    def __str__(self) -> str:
+        return f"Genesys Cloud settings of {self.endpoint}"
 
 
 class WebChatConversation(models.Model):
@@ -231,3 +245,110 @@ class WebChatConversation(models.Model):
 
     def __str__(self) -> str:
         return self.conversation_id
+
+
+OPEN_MESSAGING_SECRET_MIN_LENGTH = 16  # Genesys: "more than 15 characters"
+
+
+def new_webhook_token() -> str:
+    """An unguessable token for an Open Messaging webhook URL (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+class OpenMessagingSettings(GenesysQueueSettings):
+    """An endpoint's Genesys Cloud Open Messaging handover settings.
+
+    Genesys calls us back at ``/genesys/open-messaging/<webhook_token>/webhook/`` with
+    messages signed by ``webhook_secret``. Kept while another provider is selected.
+    """
+
+    endpoint = models.OneToOneField(
+        Endpoint, on_delete=models.CASCADE, related_name="genesys_om_settings"
+    )
+    integration_id = models.UUIDField(
+        _("Integration ID"),
+        help_text=_(
+            "Admin → Message → Platforms → your Open Messaging integration: the ID in the "
+            "page's address (or the integration's details)."
+        ),
+    )
+    deployment_name = models.CharField(
+        _("Deployment Name"),
+        max_length=255,
+        validators=[reject_control_characters],
+        help_text=_(
+            "The Open Messaging integration's name as in Genesys Cloud (Admin → Message → "
+            "Platforms), for display."
+        ),
+    )
+    send_profile_information = models.BooleanField(
+        _("Send Profile Information"),
+        default=False,
+        help_text=_(
+            "Send the user's first and last name to the agent. Off: the agent sees an anonymous "
+            "contact and nothing from the profile leaves this server."
+        ),
+    )
+    node_authentication = models.ForeignKey(
+        OAuth2Connection,
+        verbose_name=_("Node Authentication"),
+        on_delete=models.PROTECT,
+        related_name="genesys_om_settings",
+        help_text=_(
+            "The OAuth2 client-credentials connection every Open Messaging call is made with. "
+            "Its OAuth URL must be in the same region as Host."
+        ),
+    )
+    webhook_secret = EncryptedTextField(
+        _("Webhook Signature Secret"),
+        blank=True,
+        help_text=_(
+            "The integration's signature secret token: Genesys signs every webhook call with "
+            "it. More than 15 characters. Stored encrypted; never shown again."
+        ),
+    )
+    webhook_token = models.CharField(
+        _("webhook token"),
+        max_length=64,
+        unique=True,
+        default=new_webhook_token,
+        editable=False,
+        help_text=_("The unguessable part of this endpoint's webhook URLs."),
+    )
+
+    media_type = "message"
+
+    class Meta:
+        verbose_name = _("Genesys Cloud Open Messaging settings")
+        verbose_name_plural = _("Genesys Cloud Open Messaging settings")
+
+    def __str__(self) -> str:
+        return f"Genesys Cloud Open Messaging settings of {self.endpoint}"
+
+    def webhook_path(self) -> str:
+        return reverse("genesys:om-webhook", kwargs={"token": self.webhook_token})
+
+    def end_webhook_path(self) -> str:
+        return reverse("genesys:om-end", kwargs={"token": self.webhook_token})
+
+
+class OpenMessagingConversation(models.Model):
+    """A handover's side of a Genesys Open Messaging conversation.
+
+    ``from_id`` is the opaque, stable id the user has in Genesys (never the user's own id);
+    Genesys's conversation and customer participant ids are known after the first message.
+    """
+
+    handover = models.OneToOneField(
+        "endpoints.Handover", on_delete=models.CASCADE, related_name="genesys_om"
+    )
+    from_id = models.CharField(_("Open Messaging user ID"), max_length=128, db_index=True)
+    conversation_id = models.CharField(_("conversation ID"), max_length=64, blank=True)
+    participant_id = models.CharField(_("customer participant ID"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Genesys Open Messaging conversation")
+
+    def __str__(self) -> str:
+        return self.conversation_id or self.from_id

@@ -1,4 +1,4 @@
-"""The Genesys Cloud handover provider (web chat v2 guest API)."""
+"""The Genesys Cloud handover providers: web chat v2 guest API, and Open Messaging."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from endpoints.providers import AgentAvailability, Finding, HandoverProvider
 from genesys.availability import agent_availability
-from genesys.diagnostics import endpoint_findings
+from genesys.diagnostics import endpoint_findings, om_endpoint_findings
 
 if TYPE_CHECKING:
     from endpoints.models import Endpoint
@@ -31,6 +31,30 @@ class GenesysCloudProvider(HandoverProvider):
 
     def test_connection(self, endpoint: Endpoint) -> list[Finding]:
         return endpoint_findings(endpoint)
+
+    def agent_availability(self, endpoint: Endpoint) -> AgentAvailability:
+        return agent_availability(endpoint)
+
+
+class GenesysOpenMessagingProvider(HandoverProvider):
+    id = "genesys_om"
+    label = "Genesys Cloud Open Messaging"
+    settings_model = "genesys.OpenMessagingSettings"
+    admin_inline = "genesys.admin.OpenMessagingSettingsInline"
+    transport = "genesys.om_transport.OpenMessagingTransport"
+    api_serializer = "genesys.api.serializers.OpenMessagingSettingsSerializer"
+
+    def handover_refusal(self, endpoint: Endpoint) -> str | None:
+        if self.get_settings(endpoint) is None:
+            return (
+                f"Genesys Cloud Open Messaging settings of endpoint “{endpoint.name}” are "
+                "incomplete: fill in Host, Integration ID, Deployment Name, Queue Name, Queue ID "
+                "and Node Authentication in its Handover Settings."
+            )
+        return None
+
+    def test_connection(self, endpoint: Endpoint) -> list[Finding]:
+        return om_endpoint_findings(endpoint)
 
     def agent_availability(self, endpoint: Endpoint) -> AgentAvailability:
         return agent_availability(endpoint)

@@ -8,6 +8,7 @@ filesystem broker under ``.data/``. Production sets ``SECRET_KEY`` and
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
@@ -21,7 +22,9 @@ environ.Env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DEBUG", default=False)
 # No default: the system check handover_portal.E001 stops the app with the fix when it is unset.
-SECRET_KEY = env.str("SECRET_KEY", default="")
+# Read as is: django-environ would treat a value starting with "$" (as Django's generated
+# keys may) as a reference to another variable.
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -33,6 +36,7 @@ HANDOVER_PROVIDERS = env.list(
     default=[
         "endpoints.providers.NoProvider",
         "genesys.providers.GenesysCloudProvider",
+        "genesys.providers.GenesysOpenMessagingProvider",
     ],
 )
 
@@ -244,6 +248,15 @@ GENESYS_HTTP_RETRY_AFTER_MAX_SECONDS = env.float(
 GENESYS_RELAY_POLL_SECONDS = env.float("GENESYS_RELAY_POLL_SECONDS", default=1.0)
 GENESYS_STREAM_HEARTBEAT_TIMEOUT = env.float("GENESYS_STREAM_HEARTBEAT_TIMEOUT", default=90.0)
 GENESYS_STREAM_POLL_SECONDS = env.float("GENESYS_STREAM_POLL_SECONDS", default=5.0)
+# Open Messaging: an agent who leaves while another may take over (a transfer between
+# queues) ends the handover only if no agent is connected this many seconds later.
+GENESYS_TRANSFER_GRACE_SECONDS = env.float("GENESYS_TRANSFER_GRACE_SECONDS", default=10.0)
+# The largest Open Messaging webhook body accepted.
+GENESYS_WEBHOOK_MAX_BYTES = env.int("GENESYS_WEBHOOK_MAX_BYTES", default=1024 * 1024)
+# The relay's Notifications API WebSocket: silence longer than this is a dead channel.
+GENESYS_NOTIFICATIONS_HEARTBEAT_TIMEOUT = env.float(
+    "GENESYS_NOTIFICATIONS_HEARTBEAT_TIMEOUT", default=90.0
+)
 AGENT_AVAILABILITY_CACHE_SECONDS = env.float("AGENT_AVAILABILITY_CACHE_SECONDS", default=10.0)
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -17,7 +17,7 @@ from endpoints.models import (
     HandoverEvent,
     OutboundMessage,
 )
-from genesys.models import GenesysSettings, OAuth2Connection
+from genesys.models import GenesysSettings, OAuth2Connection, OpenMessagingSettings
 
 # A planted secret: tests search every output for it.
 CLIENT_SECRET = "planted-Client-Secret-7c1f0b2e"
@@ -53,6 +53,23 @@ class GenesysSettingsFactory(factory.django.DjangoModelFactory):
     queue_name = "Cognigy HQ Queue"
     queue_id = factory.LazyFunction(uuid.uuid4)
     node_authentication = factory.SubFactory(OAuth2ConnectionFactory)
+
+
+WEBHOOK_SECRET = "open-messaging-signature-secret"
+
+
+class OpenMessagingSettingsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OpenMessagingSettings
+
+    endpoint = factory.SubFactory(EndpointFactory, handover_provider="genesys_om")
+    host = "mypurecloud.de"
+    integration_id = factory.LazyFunction(uuid.uuid4)
+    deployment_name = "Support bot messaging"
+    queue_name = "Cognigy HQ Queue"
+    queue_id = factory.LazyFunction(uuid.uuid4)
+    node_authentication = factory.SubFactory(OAuth2ConnectionFactory)
+    webhook_secret = WEBHOOK_SECRET
 
 
 class HandoverFactory(factory.django.DjangoModelFactory):

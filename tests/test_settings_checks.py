@@ -50,6 +50,11 @@ PRODUCTION = {
 }
 
 
+def test_a_secret_key_starting_with_a_dollar_is_taken_as_it_is():
+    result = manage("check", **{**PRODUCTION, "SECRET_KEY": "$" + get_random_secret_key()})
+    assert result.returncode == 0, result.stderr
+
+
 def test_missing_secret_key_stops_the_app_with_the_fix():
     env = {key: value for key, value in PRODUCTION.items() if key != "SECRET_KEY"}
     result = manage("check", **env)

@@ -33,6 +33,7 @@ from endpoints.services import (
     handover_end,
     handover_message_add,
     handover_start,
+    handover_typing,
 )
 
 FORBIDDEN = "No permission to drive handovers (`endpoints.drive_handover`)."
@@ -141,6 +142,28 @@ class HandoverViewSet(HandoverAPIMixin, viewsets.GenericViewSet):
         except HandoverClosed as error:
             raise Conflict(str(error)) from None
         return Response(MessageAcceptedSerializer(message).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="The user is typing",
+        description=(
+            "Shows the agent a typing indicator where the provider offers one (Genesys Open "
+            "Messaging). Best effort: not queued, not retried. Send it at most every few "
+            "seconds while the user types."
+        ),
+        request=None,
+        responses={
+            202: OpenApiResponse(description="Passed on to the provider."),
+            409: OpenApiResponse(ErrorSerializer, "The handover has ended."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def typing(self, request: Request, id: str) -> Response:
+        handover = self.get_object()
+        try:
+            handover_typing(handover=handover)
+        except HandoverClosed as error:
+            raise Conflict(str(error)) from None
+        return Response(status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         summary="Poll the handover's events",

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from endpoints.api.serializers import ProviderSettingsSerializer, RedactedModelSerializer
 from endpoints.fields import has_secret
-from genesys.models import GenesysSettings, OAuth2Connection
+from genesys.models import GenesysSettings, OAuth2Connection, OpenMessagingSettings
 
 
 class OAuth2ConnectionSerializer(RedactedModelSerializer):
@@ -50,3 +50,34 @@ class GenesysSettingsSerializer(ProviderSettingsSerializer):
             "node_authentication",
         ]
         read_only_fields = fields
+
+
+class OpenMessagingSettingsSerializer(ProviderSettingsSerializer):
+    """An endpoint's Genesys Cloud Open Messaging settings, without the webhook secret."""
+
+    node_authentication = OAuth2ConnectionSerializer(
+        read_only=True, help_text="The OAuth2 connection every Open Messaging call uses."
+    )
+    has_webhook_secret = serializers.SerializerMethodField(
+        help_text="Whether a Webhook Signature Secret is stored. It is never returned."
+    )
+
+    select_related = ("node_authentication",)
+
+    class Meta:
+        model = OpenMessagingSettings
+        fields = [
+            "host",
+            "integration_id",
+            "deployment_name",
+            "queue_name",
+            "queue_id",
+            "session_duration_minutes",
+            "send_profile_information",
+            "node_authentication",
+            "has_webhook_secret",
+        ]
+        read_only_fields = fields
+
+    def get_has_webhook_secret(self, om_settings: OpenMessagingSettings) -> bool:
+        return has_secret(om_settings, "webhook_secret")

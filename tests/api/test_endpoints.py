@@ -70,6 +70,7 @@ def test_detail_shows_genesys_settings_and_its_connection_without_the_secret(api
                 "has_client_secret": True,
             },
         },
+        "genesys_om": None,
     }
     assert CLIENT_SECRET.encode() not in response.content
 
@@ -156,7 +157,7 @@ def test_invalid_query_parameter_is_a_400_naming_it(api, query, error_field):
 def test_unknown_provider_error_lists_the_valid_ids(api):
     response = api.get(LIST_URL, {"handover_provider": "zendesk"})
     assert response.json() == {
-        "handover_provider": ["Not a handover provider. Valid values: none, genesys."]
+        "handover_provider": ["Not a handover provider. Valid values: none, genesys, genesys_om."]
     }
 
 

@@ -36,6 +36,7 @@ def test_schema_is_served_and_documents_token_auth(anonymous):
         "/api/v1/handovers/{id}/",
         "/api/v1/handovers/{id}/messages/",
         "/api/v1/handovers/{id}/events/",
+        "/api/v1/handovers/{id}/typing/",
         "/api/v1/oauth2-connections/",
         "/api/v1/oauth2-connections/{id}/",
     }

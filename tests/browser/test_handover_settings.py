@@ -97,3 +97,36 @@ def test_reopening_shows_the_settings_and_whether_a_secret_is_set(admin_page: Pa
     expect(secret_input).to_have_attribute("autocomplete", "new-password")
     expect(admin_page.locator("#id_client_secret_helptext")).to_contain_text("A secret is stored")
     assert CLIENT_SECRET not in admin_page.content()
+
+
+def test_choosing_open_messaging_reveals_only_its_fields_and_saves(admin_page: Page, live_server):
+    from genesys.models import OpenMessagingSettings
+
+    connection = OAuth2ConnectionFactory()
+    page = admin_page
+    page.goto(f"{live_server.url}/admin/endpoints/endpoint/add/")
+    om_group = page.locator("#genesys_om_settings-group")
+    om_field = "#id_genesys_om_settings-0-{}"
+    expect(om_group).to_be_hidden()
+    page.select_option("#id_handover_provider", "genesys_om")
+    expect(om_group).to_be_visible()
+    expect(page.locator(GENESYS_GROUP)).to_be_hidden()
+    page.fill("#id_name", "Messaging bot")
+    page.select_option(om_field.format("host"), "mypurecloud.de")
+    page.fill(om_field.format("integration_id"), str(uuid.uuid4()))
+    page.fill(om_field.format("deployment_name"), "Support bot")
+    page.fill(om_field.format("queue_name"), "Cognigy HQ Queue")
+    page.fill(om_field.format("queue_id"), str(uuid.uuid4()))
+    page.select_option(om_field.format("node_authentication"), str(connection.pk))
+    secret = "a-long-webhook-signature-secret"
+    expect(page.locator(om_field.format("webhook_secret"))).to_have_attribute(
+        "autocomplete", "new-password"
+    )
+    page.fill(om_field.format("webhook_secret"), secret)
+    page.click("input[name=_continue]")
+    expect(page.locator(".messagelist .success")).to_be_visible()
+    om_settings = OpenMessagingSettings.objects.get()
+    assert om_settings.webhook_secret == secret
+    assert secret not in page.content()
+    url = page.locator(om_field.format("webhook_url")).input_value()
+    assert url == f"{live_server.url}/genesys/open-messaging/{om_settings.webhook_token}/webhook/"

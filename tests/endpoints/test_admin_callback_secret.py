@@ -132,4 +132,4 @@ def test_error_reports_never_show_the_posted_signing_secret(admin_client):
     response = admin_client.post(
         reverse("admin:endpoints_endpoint_add"), {"callback_signing_secret": "posted-secret"}
     )
-    assert response.wsgi_request.sensitive_post_parameters == ("callback_signing_secret",)
+    assert response.wsgi_request.sensitive_post_parameters == "__ALL__"

@@ -20,8 +20,12 @@ class ExampleProvider(HandoverProvider):
         return None
 
 
-def test_default_registry_lists_none_and_genesys_cloud():
-    assert provider_choices() == [("none", "None"), ("genesys", "Genesys Cloud")]
+def test_default_registry_lists_none_and_the_genesys_cloud_providers():
+    assert provider_choices() == [
+        ("none", "None"),
+        ("genesys", "Genesys Cloud"),
+        ("genesys_om", "Genesys Cloud Open Messaging"),
+    ]
 
 
 def test_a_provider_is_a_registered_module_not_a_migration():

@@ -195,8 +195,9 @@ def test_switching_to_none_keeps_the_stored_settings_untouched(admin_client):
 def test_unknown_provider_is_refused_clearly(admin_client):
     response = admin_client.post(ADD_URL, endpoint_form(handover_provider="zendesk\x00"))
     assert response.status_code == 200
-    assert "“zendesk?” is not a handover provider. Choose one of: None, Genesys Cloud." in (
-        response.content.decode()
+    assert (
+        "“zendesk?” is not a handover provider. Choose one of: None, Genesys Cloud, "
+        "Genesys Cloud Open Messaging." in (response.content.decode())
     )
     assert not Endpoint.objects.exists()
 

@@ -1,4 +1,6 @@
-"""``genesys_relay``: holds the event streams of every open Genesys web chat handover.
+"""``genesys_relay``: holds the event streams of every open Genesys web chat handover, and
+one Notifications API channel per OAuth connection for the open Open Messaging handovers
+(``genesys.notifications``: agents joining and leaving, the end of the conversation).
 
 One asyncio process serves many conversations: every ``--poll-seconds`` it reads which
 handovers are open and starts or stops their streams; each agent event is recorded once
@@ -21,6 +23,8 @@ from django.db import close_old_connections
 
 from endpoints.models import Handover, HandoverStatus
 from genesys.event_stream import StreamSupervisor
+from genesys.notifications import NotificationsSupervisor
+from genesys.om_transport import end_abandoned, record_participants, watched_conversations
 from genesys.regions import Region
 from genesys.transport import record_stream_event, session_of
 from genesys.webchat import WebChatSession
@@ -54,6 +58,16 @@ def wanted_streams(known: dict[int, tuple[Region, WebChatSession]]) -> Wanted:
     return {str(pk): value for pk, value in known.items()}
 
 
+def _closing(function: Any) -> Any:
+    """``function`` with stale database connections closed first (a long-lived process)."""
+
+    def call(*args: Any) -> Any:
+        close_old_connections()
+        return function(*args)
+
+    return call
+
+
 class Command(BaseCommand):
     help = "Relay agent events of every open Genesys web chat handover (runs until stopped)."
 
@@ -82,16 +96,30 @@ class Command(BaseCommand):
         async def handle(key: str, event: object) -> None:
             await record(int(key), event)
 
+        notifications = NotificationsSupervisor(
+            sync_to_async(_closing(record_participants)),
+            sync_to_async(_closing(end_abandoned)),
+            grace_seconds=settings.GENESYS_TRANSFER_GRACE_SECONDS,
+            heartbeat_timeout=settings.GENESYS_NOTIFICATIONS_HEARTBEAT_TIMEOUT,
+        )
         async with StreamSupervisor(
             handle,
             heartbeat_timeout=settings.GENESYS_STREAM_HEARTBEAT_TIMEOUT,
             poll_seconds=settings.GENESYS_STREAM_POLL_SECONDS,
         ) as supervisor:
-            while not stop.is_set():
-                try:
-                    await supervisor.sync(await sync_to_async(wanted_streams)(known))
-                except Exception:
-                    logger.exception("Genesys relay: could not refresh the handovers to hold")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+            try:
+                while not stop.is_set():
+                    try:
+                        await supervisor.sync(await sync_to_async(wanted_streams)(known))
+                    except Exception:
+                        logger.exception("Genesys relay: could not refresh the handovers to hold")
+                    try:
+                        wanted = await sync_to_async(_closing(watched_conversations))()
+                        await notifications.sync(wanted)
+                    except Exception:
+                        logger.exception("Genesys relay: could not refresh the notifications")
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
+            finally:
+                await notifications.close()
         self.stdout.write("Genesys relay: stopped")

@@ -1,0 +1,303 @@
+"""The Genesys Open Messaging transport: handovers relayed as Open Messaging conversations.
+
+User → agent goes through the relay's outbox (``send`` posts an inbound message); agent →
+user arrives at the signed webhook (``genesys.webhooks``), recorded by a Celery task through
+``record_webhook_message``; the end of the conversation is seen by the relay process on the
+Notifications API (``genesys.notifications``) or reported by the end webhook.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from typing import Any
+
+from django.db import transaction
+
+from endpoints.models import EndReason, EventKind, Handover, HandoverStatus, OutboundMessage
+from endpoints.services import handover_end, handover_event_record, lock_handover
+from endpoints.transports import (
+    HandoverTransport,
+    PermanentFailure,
+    TemporaryFailure,
+    TransportError,
+    UnknownOutcome,
+)
+from genesys import errors, open_messaging
+from genesys.models import OpenMessagingConversation, OpenMessagingSettings
+from genesys.notifications import Participants
+
+logger = logging.getLogger(__name__)
+
+#: Participant states after which there is nothing left to disconnect.
+OVER_STATES = frozenset({"disconnected", "terminated"})
+
+
+def _settings(handover: Handover) -> OpenMessagingSettings:
+    try:
+        return handover.endpoint.genesys_om_settings
+    except OpenMessagingSettings.DoesNotExist:
+        raise PermanentFailure("The endpoint has no Genesys Open Messaging settings.") from None
+
+
+def opaque_user_id(om_settings: OpenMessagingSettings, handover: Handover) -> str:
+    """The user's id in Genesys: stable for the session, and neither personal nor guessable
+    (an HMAC of the endpoint and session, keyed with the endpoint's webhook token).
+    """
+    key = om_settings.webhook_token.encode()
+    text = f"{handover.endpoint.public_id}:{handover.session_id}".encode()
+    return "hp-" + hmac.new(key, text, hashlib.sha256).hexdigest()[:40]
+
+
+def sender_of(om_settings: OpenMessagingSettings, conversation: OpenMessagingConversation) -> dict:
+    """``channel.from`` for the handover: the name only with Send Profile Information on."""
+    profile = conversation.handover.profile if om_settings.send_profile_information else None
+    return open_messaging.from_recipient(conversation.from_id, profile)
+
+
+def message_id_of(handover: Handover, message: OutboundMessage) -> str:
+    """A stable ``channel.messageId`` per outbox row: a resend is the same message."""
+    return f"{handover.public_id}:{message.pk}"
+
+
+def _translate(error: errors.GenesysError, *, sent: bool) -> TransportError:
+    message = str(error)
+    if isinstance(error, errors.GenesysRateLimited):
+        return TemporaryFailure(message, retry_after=error.retry_after)
+    if isinstance(error, errors.GenesysUnavailable):
+        return UnknownOutcome(message) if sent else TemporaryFailure(message)
+    if isinstance(error, errors.GenesysAuthenticationError | errors.GenesysCredentialsError):
+        return TemporaryFailure(message)  # an administrator may fix the OAuth client
+    return PermanentFailure(message)
+
+
+def _conversation(handover: Handover) -> OpenMessagingConversation:
+    try:
+        return handover.genesys_om
+    except OpenMessagingConversation.DoesNotExist:
+        raise TemporaryFailure("The Open Messaging conversation is not set up yet.") from None
+
+
+class OpenMessagingTransport(HandoverTransport):
+    """Genesys Cloud Open Messaging (one opaque Open Messaging user per handover)."""
+
+    def start(self, handover: Handover) -> None:
+        # Genesys creates its conversation on the first inbound message (the transcript,
+        # first in the outbox): nothing remote to do, only our side to record.
+        om_settings = _settings(handover)
+        if om_settings.node_authentication_id is None:
+            raise PermanentFailure("Open Messaging needs Node Authentication.")
+        OpenMessagingConversation.objects.get_or_create(
+            handover=handover, defaults={"from_id": opaque_user_id(om_settings, handover)}
+        )
+
+    def send(self, handover: Handover, message: OutboundMessage) -> str:
+        om_settings = _settings(handover)
+        conversation = _conversation(handover)
+        try:
+            answer = open_messaging.send_inbound_message(
+                open_messaging.client_for(om_settings),
+                str(om_settings.integration_id),
+                sender=sender_of(om_settings, conversation),
+                message_id=message_id_of(handover, message),
+                text=message.text,
+            )
+        except errors.GenesysError as error:
+            raise _translate(error, sent=True) from None
+        conversation_id = str(answer.get("conversationId") or "")
+        if conversation_id and conversation_id != conversation.conversation_id:
+            if conversation.conversation_id:
+                logger.warning(
+                    "Handover %s: Genesys put the user in conversation %s (was %s)",
+                    handover.public_id, conversation_id, conversation.conversation_id,
+                )  # fmt: skip
+            conversation.conversation_id = conversation_id
+            conversation.participant_id = ""
+            conversation.save(update_fields=["conversation_id", "participant_id"])
+        return str(answer.get("id") or message_id_of(handover, message))
+
+    def find_sent(self, handover: Handover, message: OutboundMessage) -> str | None:
+        # Genesys deduplicates inbound messages by channel.messageId, which is stable per
+        # outbox row: resending after an unknown outcome cannot show the agent a duplicate.
+        return None
+
+    def send_typing(self, handover: Handover) -> None:
+        om_settings = _settings(handover)
+        conversation = _conversation(handover)
+        if not conversation.conversation_id:
+            return  # no conversation yet: a typing event would create one
+        try:
+            open_messaging.send_inbound_typing(
+                open_messaging.client_for(om_settings),
+                str(om_settings.integration_id),
+                sender=sender_of(om_settings, conversation),
+            )
+        except errors.GenesysError as error:
+            raise _translate(error, sent=False) from None
+
+    def end(self, handover: Handover) -> None:
+        conversation = OpenMessagingConversation.objects.filter(handover=handover).first()
+        if conversation is None or not conversation.conversation_id:
+            return  # Genesys never got a message: there is no conversation to leave
+        om_settings = _settings(handover)
+        try:
+            client = open_messaging.client_for(om_settings)
+            found = open_messaging.get_conversation(client, conversation.conversation_id)
+            customer = open_messaging.customer_participant(found)
+            if customer is None or str(customer.get("state", "")).lower() in OVER_STATES:
+                return
+            open_messaging.disconnect_participant(
+                client, conversation.conversation_id, str(customer["id"])
+            )
+        except errors.GenesysNotFound:
+            return  # gone already
+        except errors.GenesysError as error:
+            raise _translate(error, sent=False) from None
+
+
+# Agent → user: the webhook's messages and the Notifications API's participant changes.
+
+
+def open_handover_for(om_settings_id: int, from_id: str) -> Handover | None:
+    """The open handover of the endpoint whose Open Messaging user is ``from_id``."""
+    return (
+        Handover.objects.filter(
+            endpoint__genesys_om_settings__pk=om_settings_id,
+            genesys_om__from_id=from_id,
+        )
+        .exclude(status=HandoverStatus.ENDED)
+        .first()
+    )
+
+
+def agent_joined(handover_id: int, *, name: str, external_id: str) -> None:
+    """An agent is connected: ``agent_joined``, unless the channel already heard that an
+    agent is there (the webhook's first agent message may come before the notification).
+    """
+    with transaction.atomic():
+        handover = lock_handover(handover_id)
+        last = (
+            handover.events.filter(kind__in=[EventKind.AGENT_JOINED, EventKind.AGENT_LEFT])
+            .order_by("-seq")
+            .first()
+        )
+        if last is not None and last.kind == EventKind.AGENT_JOINED:
+            return
+        handover_event_record(
+            handover_id=handover_id,
+            kind=EventKind.AGENT_JOINED,
+            data={"agent_name": name},
+            external_id=external_id,
+        )
+
+
+def record_webhook_message(om_settings_id: int, payload: dict[str, Any]) -> str:
+    """Record what a signed Open Messaging webhook call said; a word on what was done."""
+    channel = payload.get("channel") if isinstance(payload.get("channel"), dict) else {}
+    to_id = str((channel.get("to") or {}).get("id") or "")
+    if not to_id:
+        return "no recipient"
+    handover = open_handover_for(om_settings_id, to_id)
+    if handover is None:
+        return "no open handover"
+    sender = channel.get("from") or {}
+    name = str(sender.get("nickname") or sender.get("firstName") or handover.agent_name or "")
+    kind = payload.get("type")
+    if kind == "Text" and payload.get("direction", "Outbound") == "Outbound":
+        message_id = str(payload.get("id") or channel.get("messageId") or "")
+        if not message_id:
+            return "no message id"
+        if handover.status != HandoverStatus.ACTIVE:
+            agent_joined(handover.pk, name=name, external_id=f"joined:webhook:{message_id}")
+        event = handover_event_record(
+            handover_id=handover.pk,
+            kind=EventKind.AGENT_MESSAGE,
+            data={"text": str(payload.get("text") or ""), "agent_name": name},
+            external_id=message_id,
+            activity=True,
+        )
+        return "agent message" if event else "duplicate"
+    if kind == "Event":
+        for event in payload.get("events") or []:
+            if isinstance(event, dict) and event.get("eventType") == "Typing":
+                handover_event_record(
+                    handover_id=handover.pk,
+                    kind=EventKind.AGENT_TYPING,
+                    data={"agent_name": name},
+                )
+                return "agent typing"
+    return f"ignored {kind}"
+
+
+def _handover_of_conversation(conversation_id: str) -> Handover | None:
+    return (
+        Handover.objects.filter(genesys_om__conversation_id=conversation_id)
+        .exclude(status=HandoverStatus.ENDED)
+        .first()
+    )
+
+
+def record_participants(conversation_id: str, participants: Participants) -> str:
+    """What a participant change of ``conversation_id`` means for its open handover:
+    ``"ended"`` when the customer participant is disconnected (the agent ended it)."""
+    handover = _handover_of_conversation(conversation_id)
+    if handover is None:
+        return "ended"
+    if participants.customer_over:
+        handover_end(handover_id=handover.pk, reason=EndReason.AGENT_LEFT, disconnect=False)
+        return "ended"
+    for participant_id, (name, connected) in participants.agents.items():
+        if connected:
+            agent_joined(handover.pk, name=name, external_id=f"joined:{participant_id}")
+    if not participants.agent_connected:
+        for participant_id, (name, _) in participants.agents.items():
+            agent_left(handover.pk, name=name, external_id=f"left:{participant_id}")
+    return ""
+
+
+def agent_left(handover_id: int, *, name: str, external_id: str) -> None:
+    """The connected agent left (the conversation may go on: a transfer)."""
+    with transaction.atomic():
+        handover = lock_handover(handover_id)
+        last = (
+            handover.events.filter(kind__in=[EventKind.AGENT_JOINED, EventKind.AGENT_LEFT])
+            .order_by("-seq")
+            .first()
+        )
+        if last is None or last.kind != EventKind.AGENT_JOINED:
+            return
+        handover_event_record(
+            handover_id=handover_id,
+            kind=EventKind.AGENT_LEFT,
+            data={"agent_name": name},
+            external_id=external_id,
+        )
+
+
+def end_abandoned(conversation_id: str) -> bool:
+    """No agent and no queue past the grace period: the agent ended the conversation."""
+    handover = _handover_of_conversation(conversation_id)
+    if handover is None:
+        return False
+    return handover_end(handover_id=handover.pk, reason=EndReason.AGENT_LEFT, disconnect=False)
+
+
+def watched_conversations() -> dict[tuple[int, str], tuple[Any, Any, set[str]]]:
+    """For the relay: the conversations of open Open Messaging handovers, by OAuth
+    connection and region (one notification channel each)."""
+    wanted: dict[tuple[int, str], tuple[Any, Any, set[str]]] = {}
+    rows = (
+        OpenMessagingConversation.objects.filter(
+            handover__status__in=[HandoverStatus.QUEUED, HandoverStatus.ACTIVE]
+        )
+        .exclude(conversation_id="")
+        .select_related("handover__endpoint__genesys_om_settings__node_authentication")
+    )
+    for row in rows:
+        om_settings = row.handover.endpoint.genesys_om_settings
+        connection = om_settings.node_authentication
+        key = (connection.pk, om_settings.host)
+        entry = wanted.setdefault(key, (om_settings.region, connection, set()))
+        entry[2].add(row.conversation_id)
+    return wanted

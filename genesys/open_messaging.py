@@ -1,0 +1,185 @@
+"""Genesys Cloud Open Messaging: the platform API calls of the Open Messaging transport.
+
+Request bodies follow the official SDK's models (``PureCloudPlatformClientV2``):
+``OpenInboundNormalizedMessage`` {``channel`` (``OpenInboundMessageMessagingChannel``:
+``from``, ``time``, ``messageId``), ``text``}, ``OpenInboundNormalizedEvent`` {``channel``
+(``OpenInboundMessagingChannel``: ``from``, ``time``), ``events`` [``OpenEvent``]}, and
+``OpenMessagingFromRecipient`` {``id``, ``idType``, ``firstName``, ``lastName``, …}.
+Every call carries the OAuth2 token of the settings' Node Authentication.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from genesys import errors
+from genesys.client import GenesysClient
+from genesys.models import OpenMessagingSettings
+
+INTEGRATION_VIEW = "messaging:integration:view"
+MESSAGE_RECEIVE = "conversations:message:receive"
+MESSAGE_CREATE = "conversations:message:create"
+MESSAGE_VIEW = "conversation:message:view"
+COMMUNICATION_DISCONNECT = "conversation:communication:disconnect"
+
+#: The OAuth client's role needs these (the admin lists them; "Test connection" checks).
+REQUIRED_PERMISSIONS = (
+    INTEGRATION_VIEW,
+    MESSAGE_RECEIVE,
+    MESSAGE_CREATE,
+    "conversation:webmessaging:view",
+    MESSAGE_VIEW,
+    "analytics:conversationDetail:view",
+    COMMUNICATION_DISCONNECT,
+    "routing:queue:view",
+    "analytics:queueObservation:view",
+)
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+SIGNATURE_PREFIX = "sha256="
+CUSTOMER = "customer"
+DISCONNECTED = "disconnected"
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The ``X-Hub-Signature-256`` value of ``body``: ``sha256=`` + base64 HMAC-SHA256."""
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    return SIGNATURE_PREFIX + base64.b64encode(digest).decode("ascii")
+
+
+def signature_valid(secret: str, body: bytes, header: str) -> bool:
+    """Whether ``header`` signs ``body`` with ``secret`` (constant-time comparison)."""
+    if not secret:
+        return False
+    return hmac.compare_digest(signature(secret, body).encode(), header.strip().encode())
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def from_recipient(from_id: str, profile: dict[str, Any] | None) -> dict[str, Any]:
+    """``OpenMessagingFromRecipient``: the opaque id, and the name only when ``profile``."""
+    recipient: dict[str, Any] = {"id": from_id, "idType": "Opaque"}
+    for key, field in (("first_name", "firstName"), ("last_name", "lastName")):
+        value = str((profile or {}).get(key) or "").strip()
+        if value:
+            recipient[field] = value[:255]
+    return recipient
+
+
+def _inbound_path(integration_id: str, kind: str) -> str:
+    return f"/api/v2/conversations/messages/{quote(integration_id)}/inbound/open/{kind}"
+
+
+def send_inbound_message(
+    client: GenesysClient,
+    integration_id: str,
+    *,
+    sender: dict[str, Any],
+    message_id: str,
+    text: str,
+) -> dict[str, Any]:
+    """``POST …/inbound/open/message``: the user's message to the agent.
+
+    Answers ``OpenMessageNormalizedMessage`` (``id``, ``conversationId``: asked for with
+    ``prefetchConversationId``). ``messageId`` is ours and stable: a resend is the same message.
+    """
+    body = {
+        "channel": {"from": sender, "time": _now(), "messageId": message_id},
+        "text": text,
+    }
+    return (
+        client.request(
+            "POST",
+            _inbound_path(integration_id, "message"),
+            what="the Open Messaging inbound message",
+            permission=MESSAGE_RECEIVE,
+            json=body,
+            params={"prefetchConversationId": "true"},
+            idempotent=True,  # deduplicated by channel.messageId
+        )
+        or {}
+    )
+
+
+def send_inbound_typing(
+    client: GenesysClient, integration_id: str, *, sender: dict[str, Any]
+) -> None:
+    """``POST …/inbound/open/event``: the user is typing."""
+    client.request(
+        "POST",
+        _inbound_path(integration_id, "event"),
+        what="the Open Messaging typing event",
+        permission=MESSAGE_CREATE,
+        json={
+            "channel": {"from": sender, "time": _now()},
+            # The SDK types inbound events as OpenEvent (eventType only); Genesys's own
+            # examples and its answer (OpenMessageEvent) carry typing {"type": "On"}.
+            "events": [{"eventType": "Typing", "typing": {"type": "On"}}],
+        },
+        idempotent=False,
+    )
+
+
+def get_integration(client: GenesysClient, integration_id: str) -> dict[str, Any]:
+    """``GET /api/v2/conversations/messaging/integrations/open/{id}`` (``OpenIntegration``)."""
+    return (
+        client.request(
+            "GET",
+            f"/api/v2/conversations/messaging/integrations/open/{quote(integration_id)}",
+            what="the Open Messaging integration lookup",
+            permission=INTEGRATION_VIEW,
+        )
+        or {}
+    )
+
+
+def get_conversation(client: GenesysClient, conversation_id: str) -> dict[str, Any]:
+    """``GET /api/v2/conversations/messages/{conversationId}`` (``MessageConversation``)."""
+    return (
+        client.request(
+            "GET",
+            f"/api/v2/conversations/messages/{quote(conversation_id)}",
+            what="the message conversation lookup",
+            permission=MESSAGE_VIEW,
+        )
+        or {}
+    )
+
+
+def customer_participant(conversation: dict[str, Any]) -> dict[str, Any] | None:
+    """The conversation's customer participant (``purpose`` ``customer``), if any."""
+    for participant in conversation.get("participants") or []:
+        if isinstance(participant, dict) and participant.get("purpose") == CUSTOMER:
+            return participant
+    return None
+
+
+def disconnect_participant(
+    client: GenesysClient, conversation_id: str, participant_id: str
+) -> None:
+    """``PATCH …/messages/{conversationId}/participants/{participantId}`` ``disconnected``."""
+    client.request(
+        "PATCH",
+        f"/api/v2/conversations/messages/{quote(conversation_id)}/participants/"
+        f"{quote(participant_id)}",
+        what="the participant disconnect",
+        permission=COMMUNICATION_DISCONNECT,
+        json={"state": DISCONNECTED},
+    )
+
+
+def client_for(om_settings: OpenMessagingSettings) -> GenesysClient:
+    if om_settings.node_authentication_id is None:
+        raise errors.GenesysNotConfigured(
+            "Node Authentication is not set",
+            advice="Open Messaging needs an OAuth2 connection: choose one in the endpoint's "
+            "Handover Settings.",
+        )
+    return GenesysClient(region=om_settings.region, connection=om_settings.node_authentication)

@@ -1,0 +1,95 @@
+"""Genesys Open Messaging webhooks: agent messages (signed by Genesys) and the end of a
+conversation (signed by a Genesys workflow or data action with the same secret).
+
+Both check the signature before anything is written: an unknown token is 404, a missing
+``X-Hub-Signature-256`` 401, a wrong one 403. The work is a Celery task (Genesys wants a
+quick 200 and retries otherwise); the task takes ids and the payload, never the secret.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from endpoints.fields import SecretUnreadable
+from genesys import tasks
+from genesys.models import OpenMessagingSettings
+from genesys.open_messaging import SIGNATURE_HEADER, signature_valid
+
+logger = logging.getLogger(__name__)
+
+
+def _refuse(status: int, detail: str) -> JsonResponse:
+    return JsonResponse({"detail": detail}, status=status)
+
+
+def _verified(request: HttpRequest, token: str) -> tuple[OpenMessagingSettings, Any] | JsonResponse:
+    """The settings and parsed JSON body of a correctly signed call, or the refusal."""
+    if int(request.META.get("CONTENT_LENGTH") or 0) > settings.GENESYS_WEBHOOK_MAX_BYTES:
+        return _refuse(413, "The body is too large.")
+    om_settings = (
+        OpenMessagingSettings.objects.filter(webhook_token=token)
+        .only("pk", "webhook_secret", "endpoint_id")
+        .first()
+    )
+    if om_settings is None:
+        return _refuse(404, "No such webhook.")
+    header = request.headers.get(SIGNATURE_HEADER, "")
+    if not header:
+        return _refuse(401, f"The {SIGNATURE_HEADER} header is missing.")
+    body = request.body
+    if len(body) > settings.GENESYS_WEBHOOK_MAX_BYTES:
+        return _refuse(413, "The body is too large.")
+    try:
+        secret = om_settings.webhook_secret
+    except SecretUnreadable:
+        logger.error("Open Messaging settings %s: the webhook secret is unreadable", om_settings.pk)
+        return _refuse(403, "The signature cannot be checked.")
+    if not signature_valid(secret, body, header):
+        logger.warning(
+            "Open Messaging settings %s: a webhook call with a bad signature", om_settings.pk
+        )
+        return _refuse(403, "The signature does not match.")
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return _refuse(400, "The body is not JSON.")
+    if not isinstance(payload, dict):
+        return _refuse(400, "The body is not a JSON object.")
+    return om_settings, payload
+
+
+@csrf_exempt
+@require_POST
+def message_webhook(request: HttpRequest, token: str) -> HttpResponse:
+    """Genesys's Outbound Notification Webhook: agent messages and events, to the channel."""
+    verified = _verified(request, token)
+    if isinstance(verified, JsonResponse):
+        return verified
+    om_settings, payload = verified
+    transaction.on_commit(lambda: tasks.om_webhook_task.delay(om_settings.pk, payload))
+    return HttpResponse(status=200)
+
+
+@csrf_exempt
+@require_POST
+def end_webhook(request: HttpRequest, token: str) -> HttpResponse:
+    """``{"conversationId"}``: the agent ended that conversation; end its handover
+    (``agent_left``). Idempotent: an ended or unknown conversation answers 202 too.
+    """
+    verified = _verified(request, token)
+    if isinstance(verified, JsonResponse):
+        return verified
+    om_settings, payload = verified
+    conversation_id = payload.get("conversationId")
+    if not isinstance(conversation_id, str) or not conversation_id or len(conversation_id) > 64:
+        return _refuse(400, 'Send {"conversationId": "<Genesys conversation ID>"}.')
+    transaction.on_commit(lambda: tasks.om_end_task.delay(om_settings.pk, conversation_id))
+    return HttpResponse(status=202)

@@ -1,0 +1,289 @@
+"""Open Messaging handovers through the real broker, worker and relay, with the sandbox as
+Genesys and this test's live server as the webhook receiver."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+import requests
+
+from endpoints.models import Handover, HandoverEvent
+from endpoints.services import handover_end, handover_message_add, handover_start
+from genesys.models import OpenMessagingConversation
+from genesys.open_messaging import SIGNATURE_HEADER, signature
+from tests.conftest import CLIENT_ID
+from tests.e2e.conftest import Stack, wait_for
+from tests.factories import WEBHOOK_SECRET, OAuth2ConnectionFactory, OpenMessagingSettingsFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+PROFILE = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"}
+
+
+@pytest.fixture
+def om_settings(e2e: Stack, genesys: Any, sandbox: Any, live_server: Any):
+    om_settings = OpenMessagingSettingsFactory(
+        integration_id=sandbox.open_integration_id,
+        queue_id=sandbox.queue_id,
+        queue_name=sandbox.queue_name,
+        node_authentication=OAuth2ConnectionFactory(client_id=CLIENT_ID),
+    )
+    sandbox.put_open_integration(
+        live_server.url + om_settings.webhook_path(), WEBHOOK_SECRET, name="Support bot"
+    )
+    return om_settings
+
+
+def start(om_settings, **kwargs: Any) -> Handover:
+    handover, created = handover_start(
+        endpoint=om_settings.endpoint,
+        user_id=kwargs.pop("user_id", "user-1"),
+        session_id=kwargs.pop("session_id", str(uuid.uuid4())),
+        **kwargs,
+    )
+    assert created
+    return handover
+
+
+def conversation_id_of(handover: Handover, e2e: Stack) -> str:
+    def known() -> str:
+        row = OpenMessagingConversation.objects.filter(handover=handover).first()
+        return row.conversation_id if row else ""
+
+    return wait_for(known, what="the Genesys conversation id", stack=e2e)
+
+
+def inbound_texts(sandbox: Any, conversation_id: str) -> list[str]:
+    return [
+        message["text"]
+        for message in sandbox.om_conversation(conversation_id)["messages"]
+        if message["direction"] == "Inbound"
+    ]
+
+
+def kinds(handover: Handover) -> list[str]:
+    return list(handover.events.order_by("seq").values_list("kind", flat=True))
+
+
+def wait_kinds(handover: Handover, expected: list[str], e2e: Stack, timeout: float = 20) -> None:
+    wait_for(
+        lambda: kinds(handover) == expected, what=f"events {expected}", stack=e2e, timeout=timeout
+    )
+
+
+def test_a_whole_conversation(e2e, sandbox, om_settings, channel):
+    om_settings.endpoint.callback_url = channel.url
+    om_settings.endpoint.callback_signing_secret = "e2e-signing-secret"
+    om_settings.endpoint.save()
+    handover = start(om_settings, transcript=[{"from": "user", "text": "I need a human"}])
+    cid = conversation_id_of(handover, e2e)
+    wait_for(lambda: inbound_texts(sandbox, cid), what="the transcript", stack=e2e)
+    handover_message_add(handover=handover, text="My order is late", client_message_id="m1")
+    wait_for(
+        lambda: inbound_texts(sandbox, cid)[1:] == ["My order is late"],
+        what="the user's message",
+        stack=e2e,
+    )
+    sandbox.om_agent_join(cid, "Alex Agent")
+    wait_kinds(handover, ["agent_joined"], e2e)
+    sandbox.om_agent_typing(cid)
+    sandbox.om_agent_send(cid, "Hello, how can I help?")
+    wait_kinds(handover, ["agent_joined", "agent_typing", "agent_message"], e2e)
+    message = handover.events.get(kind="agent_message")
+    assert message.data == {"text": "Hello, how can I help?", "agent_name": "Alex Agent"}
+    handover.refresh_from_db()
+    assert handover.status == "active"
+    sandbox.om_agent_leave(cid, end_conversation=True)
+    wait_kinds(handover, ["agent_joined", "agent_typing", "agent_message", "ended"], e2e)
+    handover.refresh_from_db()
+    assert handover.end_reason == "agent_left"
+    # The same events reached the channel's callback, in order.
+    wait_for(lambda: len(channel.events()) == 4, what="4 callbacks", stack=e2e)
+    assert [event["kind"] for event in channel.events()] == kinds(handover)
+
+
+@pytest.mark.parametrize("send_profile", [True, False])
+def test_profile_is_sent_only_when_allowed(e2e, sandbox, om_settings, send_profile):
+    om_settings.send_profile_information = send_profile
+    om_settings.save()
+    handover = start(om_settings, user_id="ada@example.com", profile=PROFILE)
+    handover_message_add(handover=handover, text="hello")
+    cid = conversation_id_of(handover, e2e)
+    inbound = [
+        request
+        for request in sandbox.requests("/api/v2/conversations/messages/")
+        if request["method"] == "POST" and request["path"].endswith("/inbound/open/message")
+    ]
+    [body] = [request["json"] for request in inbound]
+    sender = body["channel"]["from"]
+    assert sender["idType"] == "Opaque"
+    assert body["channel"]["messageId"] == f"{handover.public_id}:{handover.outbox.get().pk}"
+    assert body["text"] == "hello"
+    if send_profile:
+        assert (sender["firstName"], sender["lastName"]) == ("Ada", "Lovelace")
+        assert set(sender) == {"id", "idType", "firstName", "lastName"}
+    else:
+        assert set(sender) == {"id", "idType"}
+        everything = json.dumps(sandbox.requests()) + json.dumps(sandbox.om_conversation(cid))
+        assert "Ada" not in everything
+        assert "Lovelace" not in everything
+    assert "ada@example.com" not in json.dumps(sandbox.requests())  # nor the user id
+
+
+def test_rapid_inbound_messages_arrive_in_order(e2e, sandbox, om_settings):
+    if len(e2e.workers) < 2:
+        e2e.start_worker("second")
+    handover = start(om_settings)
+    sent = [f"message {n:03}" for n in range(60)]
+    for n, text in enumerate(sent):
+        handover_message_add(handover=handover, text=text, client_message_id=f"c{n}")
+    cid = conversation_id_of(handover, e2e)
+    wait_for(lambda: len(inbound_texts(sandbox, cid)) >= 60, timeout=60, what="60", stack=e2e)
+    assert inbound_texts(sandbox, cid) == sent
+    assert len(sandbox.om_conversations()) == 1
+
+
+def _post_webhook(live_server, om_settings, body: bytes, header: str | None) -> int:
+    headers = {"Content-Type": "application/json"}
+    if header is not None:
+        headers[SIGNATURE_HEADER] = header
+    url = live_server.url + om_settings.webhook_path()
+    return requests.post(url, data=body, headers=headers, timeout=5).status_code
+
+
+def test_bad_signatures_are_refused_and_a_duplicate_is_delivered_once(
+    e2e, sandbox, om_settings, live_server
+):
+    handover = start(om_settings)
+    handover_message_add(handover=handover, text="hello")
+    cid = conversation_id_of(handover, e2e)
+    sandbox.om_agent_join(cid, "Alex Agent")
+    wait_kinds(handover, ["agent_joined"], e2e)
+    to_id = handover.genesys_om.from_id
+    body = json.dumps(
+        {
+            "id": "genesys-message-1",
+            "channel": {
+                "platform": "Open",
+                "type": "Private",
+                "to": {"id": to_id},
+                "from": {"id": "agent", "idType": "Opaque", "nickname": "Alex Agent"},
+                "time": "2026-01-15T09:30:00.000Z",
+                "messageId": "genesys-message-1",
+            },
+            "type": "Text",
+            "text": "Once only",
+            "direction": "Outbound",
+        }
+    ).encode()
+    events_before = HandoverEvent.objects.count()
+    assert _post_webhook(live_server, om_settings, body, None) == 401
+    assert (
+        _post_webhook(live_server, om_settings, body, signature("wrong-secret-123456", body)) == 403
+    )
+    assert _post_webhook(live_server, om_settings, body, "sha256=garbage") == 403
+    assert HandoverEvent.objects.count() == events_before
+    good = signature(WEBHOOK_SECRET, body)
+    assert _post_webhook(live_server, om_settings, body, good) == 200
+    assert _post_webhook(live_server, om_settings, body, good) == 200  # Genesys retrying
+    wait_kinds(handover, ["agent_joined", "agent_message"], e2e)
+    sandbox.om_agent_send(cid, "after")
+    wait_kinds(handover, ["agent_joined", "agent_message", "agent_message"], e2e)
+    assert list(
+        handover.events.filter(kind="agent_message").values_list("data__text", flat=True)
+    ) == ["Once only", "after"]
+
+
+def test_transfer_keeps_the_handover_and_the_next_agent_is_announced(e2e, sandbox, om_settings):
+    sandbox.put_queue(str(uuid.uuid4()), name="Billing")
+    handover = start(om_settings)
+    handover_message_add(handover=handover, text="hello")
+    cid = conversation_id_of(handover, e2e)
+    sandbox.om_agent_join(cid, "Alex Agent")
+    wait_kinds(handover, ["agent_joined"], e2e)
+    sandbox.om_transfer(cid, "Billing")
+    wait_kinds(handover, ["agent_joined", "agent_left"], e2e)
+    sandbox.om_agent_join(cid, "Bea Billing")
+    wait_kinds(handover, ["agent_joined", "agent_left", "agent_joined"], e2e)
+    handover.refresh_from_db()
+    assert handover.is_open
+    assert handover.agent_name == "Bea Billing"
+
+
+def test_ending_from_our_side_disconnects_the_customer(e2e, sandbox, om_settings):
+    handover = start(om_settings)
+    handover_message_add(handover=handover, text="hello")
+    cid = conversation_id_of(handover, e2e)
+    sandbox.om_agent_join(cid, "Alex Agent")
+    wait_kinds(handover, ["agent_joined"], e2e)
+    handover_end(handover_id=handover.pk, reason="expired")
+    wait_for(
+        lambda: sandbox.om_conversation(cid)["state"] == "ended",
+        what="the Genesys conversation to end",
+        stack=e2e,
+    )
+    customer = [
+        p for p in sandbox.om_conversation(cid)["participants"] if p["purpose"] == "customer"
+    ]
+    assert customer[0]["state"] == "disconnected"
+
+
+def test_expiry_ends_it_and_disconnects_the_customer(e2e, sandbox, om_settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from endpoints import tasks
+
+    handover = start(om_settings)
+    handover_message_add(handover=handover, text="hello")
+    cid = conversation_id_of(handover, e2e)
+    Handover.objects.filter(pk=handover.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1), warn_at=None
+    )
+    tasks.handovers_expire_task.delay()
+    wait_kinds(handover, ["ended"], e2e)
+    handover.refresh_from_db()
+    assert handover.end_reason == "expired"
+    wait_for(
+        lambda: sandbox.om_conversation(cid)["state"] == "ended",
+        what="the customer to be disconnected",
+        stack=e2e,
+    )
+
+
+def test_the_end_webhook_ends_the_handover(e2e, sandbox, om_settings, live_server):
+    handover = start(om_settings)
+    handover_message_add(handover=handover, text="hello")
+    cid = conversation_id_of(handover, e2e)
+    body = json.dumps({"conversationId": cid}).encode()
+    url = live_server.url + om_settings.end_webhook_path()
+    headers = {"Content-Type": "application/json"}
+    assert requests.post(url, data=body, headers=headers, timeout=5).status_code == 401
+    headers[SIGNATURE_HEADER] = signature(WEBHOOK_SECRET, body)
+    assert requests.post(url, data=body, headers=headers, timeout=5).status_code == 202
+    wait_kinds(handover, ["ended"], e2e)
+    handover.refresh_from_db()
+    assert handover.end_reason == "agent_left"
+    assert requests.post(url, data=body, headers=headers, timeout=5).status_code == 202
+    assert kinds(handover) == ["ended"]
+
+
+def test_the_user_typing_reaches_the_agent(e2e, sandbox, om_settings):
+    from rest_framework.test import APIClient
+
+    from tests.factories import TokenFactory, UserFactory
+
+    handover = start(om_settings)
+    handover_message_add(handover=handover, text="hello")
+    cid = conversation_id_of(handover, e2e)
+    api = APIClient()
+    user = UserFactory(perms=["endpoints.drive_handover"])
+    api.credentials(HTTP_AUTHORIZATION=f"Token {TokenFactory(user=user).key}")
+    response = api.post(f"/api/v1/handovers/{handover.public_id}/typing/")
+    assert response.status_code == 202
+    wait_for(lambda: sandbox.om_conversation(cid)["typing"], what="the typing event", stack=e2e)
+    assert sandbox.om_conversation(cid)["typing"][0]["purpose"] == "customer"

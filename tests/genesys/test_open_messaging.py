@@ -1,0 +1,399 @@
+"""Genesys Open Messaging: settings admin, webhooks, the client's bodies, end detection."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import pytest
+from django.db import connection as db_connection
+from django.urls import reverse
+
+from endpoints.models import Endpoint, Handover, HandoverEvent
+from genesys import notifications, open_messaging
+from genesys.models import OpenMessagingConversation, OpenMessagingSettings
+from genesys.om_transport import OpenMessagingTransport, record_webhook_message
+from genesys.open_messaging import signature
+from genesys.tasks import om_end_task, om_webhook_task
+from tests.admin_forms import OM_PREFIX, endpoint_form, om_fields
+from tests.factories import (
+    WEBHOOK_SECRET,
+    HandoverFactory,
+    OAuth2ConnectionFactory,
+    OpenMessagingSettingsFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+ADD_URL = reverse("admin:endpoints_endpoint_add")
+
+
+def change_url(endpoint: Endpoint) -> str:
+    return reverse("admin:endpoints_endpoint_change", args=[endpoint.pk])
+
+
+# Admin
+
+
+def test_the_provider_reveals_its_own_fieldset_with_the_labels(admin_client):
+    html = admin_client.get(ADD_URL).content.decode()
+    assert 'class="module provider-settings provider-genesys_om"' in html
+    assert '<option value="genesys_om">Genesys Cloud Open Messaging</option>' in html
+    for label in [
+        "Integration ID",
+        "Deployment Name",
+        "Webhook Signature Secret",
+        "Outbound Notification Webhook URL",
+        "Send Profile Information",
+        "Node Authentication",
+    ]:
+        assert label in html
+    for permission in open_messaging.REQUIRED_PERMISSIONS:
+        assert permission in html
+
+
+def om_form(connection_pk: int, **values: str) -> dict[str, str]:
+    return endpoint_form(
+        handover_provider="genesys_om",
+        om=om_fields(node_authentication=str(connection_pk), **values),
+    )
+
+
+def test_saved_settings_keep_the_secret_encrypted_and_show_the_absolute_webhook_url(
+    admin_client,
+):
+    connection = OAuth2ConnectionFactory()
+    response = admin_client.post(ADD_URL, om_form(connection.pk, webhook_secret=WEBHOOK_SECRET))
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    om_settings = OpenMessagingSettings.objects.get()
+    assert om_settings.webhook_secret == WEBHOOK_SECRET
+    with db_connection.cursor() as cursor:
+        cursor.execute("SELECT webhook_secret FROM genesys_openmessagingsettings")
+        assert WEBHOOK_SECRET not in cursor.fetchone()[0]
+    html = admin_client.get(change_url(om_settings.endpoint)).content.decode()
+    assert WEBHOOK_SECRET not in html
+    assert f"http://testserver/genesys/open-messaging/{om_settings.webhook_token}/webhook/" in html
+    assert 'autocomplete="new-password"' in html
+    assert "A secret is stored" in html
+    assert len(om_settings.webhook_token) >= 40
+
+
+def test_the_secret_is_required_and_longer_than_15_characters(admin_client):
+    connection = OAuth2ConnectionFactory()
+    response = admin_client.post(ADD_URL, om_form(connection.pk))
+    assert "Enter the Open Messaging integration" in response.content.decode()
+    response = admin_client.post(ADD_URL, om_form(connection.pk, webhook_secret="fifteen-chars!!"))
+    assert "Genesys requires more than 15 characters" in response.content.decode()
+    assert not Endpoint.objects.exists()
+
+
+def test_node_authentication_is_required(admin_client):
+    response = admin_client.post(
+        ADD_URL,
+        endpoint_form(handover_provider="genesys_om", om=om_fields(webhook_secret=WEBHOOK_SECRET)),
+    )
+    assert response.status_code == 200
+    assert not OpenMessagingSettings.objects.exists()
+
+
+def test_blank_secret_on_edit_keeps_it(admin_client):
+    om_settings = OpenMessagingSettingsFactory()
+    endpoint = om_settings.endpoint
+    data = endpoint_form(
+        endpoint,
+        handover_provider="genesys_om",
+        om=om_fields(
+            node_authentication=str(om_settings.node_authentication_id),
+            deployment_name="Renamed",
+        ),
+    )
+    response = admin_client.post(change_url(endpoint), data)
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    om_settings.refresh_from_db()
+    assert om_settings.deployment_name == "Renamed"
+    assert om_settings.webhook_secret == WEBHOOK_SECRET
+    assert f"{OM_PREFIX}-0-webhook_secret" in data
+
+
+# Webhooks
+
+
+def webhook_body(to_id: str, message_id: str = "m-1", text: str = "Hi") -> bytes:
+    return json.dumps(
+        {
+            "id": message_id,
+            "channel": {
+                "platform": "Open",
+                "type": "Private",
+                "to": {"id": to_id},
+                "from": {"id": "agent-1", "idType": "Opaque", "nickname": "Alex Agent"},
+                "time": "2026-01-15T09:30:00.000Z",
+                "messageId": message_id,
+            },
+            "type": "Text",
+            "text": text,
+            "direction": "Outbound",
+        }
+    ).encode()
+
+
+@pytest.fixture
+def om_handover():
+    om_settings = OpenMessagingSettingsFactory()
+    handover = HandoverFactory(endpoint=om_settings.endpoint, provider="genesys_om")
+    OpenMessagingTransport().start(handover)
+    return handover
+
+
+def post(client, path: str, body: bytes, header: str | None) -> Any:
+    extra = {} if header is None else {"HTTP_X_HUB_SIGNATURE_256": header}
+    return client.post(path, data=body, content_type="application/json", **extra)
+
+
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [(None, 401), ("", 401), ("sha256=bm9wZQ==", 403), ("wrong", 403), ("sha256=", 403)],
+)
+def test_unsigned_or_missigned_calls_are_refused_before_any_write(
+    client, om_handover, header, status, django_capture_on_commit_callbacks
+):
+    om_settings = om_handover.endpoint.genesys_om_settings
+    body = webhook_body(om_handover.genesys_om.from_id)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post(client, om_settings.webhook_path(), body, header)
+        end = post(client, om_settings.end_webhook_path(), b'{"conversationId": "x"}', header)
+    assert (response.status_code, end.status_code) == (status, status)
+    assert callbacks == []
+    assert HandoverEvent.objects.count() == 0
+
+
+def test_a_signature_with_another_secret_is_refused(client, om_handover):
+    om_settings = om_handover.endpoint.genesys_om_settings
+    body = webhook_body(om_handover.genesys_om.from_id)
+    wrong = signature("another-secret-of-16+", body)
+    assert post(client, om_settings.webhook_path(), body, wrong).status_code == 403
+    tampered = body.replace(b"Hi", b"Ho")
+    good = signature(WEBHOOK_SECRET, body)
+    assert post(client, om_settings.webhook_path(), tampered, good).status_code == 403
+
+
+def test_an_unknown_token_is_404(client):
+    response = post(client, "/genesys/open-messaging/nope/webhook/", b"{}", "sha256=x")
+    assert response.status_code == 404
+
+
+def test_a_signed_message_is_handed_to_the_task_and_recorded_once(
+    client, om_handover, django_capture_on_commit_callbacks, monkeypatch
+):
+    om_settings = om_handover.endpoint.genesys_om_settings
+    body = webhook_body(om_handover.genesys_om.from_id)
+    delayed: list[tuple] = []
+    monkeypatch.setattr(om_webhook_task, "delay", lambda *args: delayed.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(client, om_settings.webhook_path(), body, signature(WEBHOOK_SECRET, body))
+        post(client, om_settings.webhook_path(), body, signature(WEBHOOK_SECRET, body))
+    assert response.status_code == 200
+    assert len(delayed) == 2
+    assert delayed[0] == (om_settings.pk, json.loads(body))  # ids and payload, no secret
+    assert WEBHOOK_SECRET not in repr(delayed)
+    for args in delayed:
+        om_webhook_task.run(*args)
+    kinds = list(om_handover.events.order_by("seq").values_list("kind", "data"))
+    assert kinds == [
+        ("agent_joined", {"agent_name": "Alex Agent"}),
+        ("agent_message", {"text": "Hi", "agent_name": "Alex Agent"}),
+    ]
+
+
+def test_typing_and_unknown_recipients(om_handover):
+    om_settings = om_handover.endpoint.genesys_om_settings
+    typing = {
+        "id": "e-1",
+        "channel": {"to": {"id": om_handover.genesys_om.from_id}, "from": {"nickname": "A"}},
+        "type": "Event",
+        "events": [{"eventType": "Typing", "typing": {"type": "On", "duration": 5000}}],
+    }
+    assert record_webhook_message(om_settings.pk, typing) == "agent typing"
+    other = {**typing, "channel": {"to": {"id": "someone-else"}}}
+    assert record_webhook_message(om_settings.pk, other) == "no open handover"
+    assert list(om_handover.events.values_list("kind", flat=True)) == ["agent_typing"]
+
+
+def test_the_end_task_ends_the_handover_once(om_handover):
+    OpenMessagingConversation.objects.filter(handover=om_handover).update(conversation_id="c-1")
+    settings_id = om_handover.endpoint.genesys_om_settings.pk
+    assert om_end_task.run(settings_id, "c-1") is True
+    assert om_end_task.run(settings_id, "c-1") is False
+    om_handover.refresh_from_db()
+    assert om_handover.end_reason == "agent_left"
+
+
+# What the client sends, against the official SDK's models
+
+
+def sdk_fields(model: str) -> set[str]:
+    sdk = pytest.importorskip("PureCloudPlatformClientV2")
+    return set(getattr(sdk, model)().attribute_map.values())
+
+
+def test_inbound_bodies_use_the_sdk_field_names(connection, sandbox):
+    om_settings = OpenMessagingSettingsFactory(
+        integration_id=sandbox.open_integration_id, node_authentication=connection
+    )
+    handover = HandoverFactory(
+        endpoint=om_settings.endpoint, provider="genesys_om", profile={"first_name": "Ada"}
+    )
+    om_settings.send_profile_information = True
+    om_settings.save()
+    transport = OpenMessagingTransport()
+    transport.start(handover)
+    message = handover.outbox.create(text="hello")
+    transport.send(handover, message)
+    transport.send_typing(handover)
+    [inbound] = sandbox.requests("/api/v2/conversations/messages/")[:1]
+    body = inbound["json"]
+    assert set(body) <= sdk_fields("OpenInboundNormalizedMessage")
+    assert set(body["channel"]) <= sdk_fields("OpenInboundMessageMessagingChannel")
+    assert set(body["channel"]["from"]) <= sdk_fields("OpenMessagingFromRecipient")
+    assert body["channel"]["from"]["firstName"] == "Ada"
+    typing = next(
+        r["json"] for r in sandbox.requests() if r["path"].endswith("/inbound/open/event")
+    )
+    assert set(typing) <= sdk_fields("OpenInboundNormalizedEvent")
+    assert set(typing["channel"]) <= sdk_fields("OpenInboundMessagingChannel")
+    # The SDK's request model OpenEvent has eventType only; typing is OpenMessageEvent's.
+    assert set(typing["events"][0]) <= sdk_fields("OpenMessageEvent")
+    assert set(typing["events"][0]["typing"]) <= sdk_fields("ConversationEventTyping")
+    handover.refresh_from_db()
+    assert handover.genesys_om.conversation_id
+
+
+# End detection
+
+
+def event(*participants: tuple[str, str, str]) -> dict[str, Any]:
+    return {
+        "participants": [
+            {"id": pid, "purpose": purpose, "messages": [{"state": state}], "name": pid}
+            for pid, purpose, state in participants
+        ]
+    }
+
+
+def test_read_participants():
+    read = notifications.read_participants
+    queued = read(event(("c", "customer", "connected"), ("q", "acd", "connected")))
+    assert (queued.customer_over, queued.abandoned) == (False, False)
+    talking = read(event(("c", "customer", "connected"), ("a", "agent", "connected")))
+    assert talking.agent_connected
+    assert talking.agents == {"a": ("a", True)}
+    limbo = read(event(("c", "customer", "connected"), ("a", "agent", "disconnected")))
+    assert limbo.abandoned
+    assert not limbo.customer_over
+    over = read({"participants": [{"purpose": "customer", "state": "disconnected"}]})
+    assert over.customer_over
+
+
+class FakeClient:
+    def __init__(self, answers: list[dict[str, Any]]) -> None:
+        self.answers = answers
+
+
+@pytest.mark.parametrize(
+    ("later", "ended"),
+    [
+        (event(("c", "customer", "connected"), ("a", "agent", "disconnected")), True),
+        (event(("c", "customer", "connected"), ("q", "acd", "connected")), False),
+    ],
+)
+def test_no_agent_and_no_queue_ends_only_after_the_grace_period(monkeypatch, later, ended):
+    ends: list[str] = []
+    seen: list[Any] = []
+
+    async def on_participants(cid, participants):
+        seen.append(participants)
+        return ""
+
+    async def on_abandoned(cid):
+        ends.append(cid)
+
+    monkeypatch.setattr(open_messaging, "get_conversation", lambda client, cid: later)
+    connection = OAuth2ConnectionFactory.build()
+    from genesys.regions import get_region
+
+    channel = notifications.NotificationChannel(
+        get_region("mypurecloud.de"), connection, on_participants, on_abandoned, grace_seconds=0.2
+    )
+    channel.watch({"c-1"})
+
+    async def scenario() -> None:
+        limbo = event(("c", "customer", "connected"), ("a", "agent", "disconnected"))
+        await channel._on_conversation("c-1", limbo)
+        await asyncio.sleep(0.05)
+        assert ends == []  # within the grace period
+        await asyncio.sleep(0.4)
+
+    asyncio.run(scenario())
+    assert ends == (["c-1"] if ended else [])
+
+
+def test_a_queue_reconnecting_within_the_grace_period_cancels_the_end(monkeypatch):
+    ends: list[str] = []
+
+    async def on_participants(cid, participants):
+        return ""
+
+    async def on_abandoned(cid):
+        ends.append(cid)
+
+    from genesys.regions import get_region
+
+    channel = notifications.NotificationChannel(
+        get_region("mypurecloud.de"),
+        OAuth2ConnectionFactory.build(),
+        on_participants,
+        on_abandoned,
+        grace_seconds=0.2,
+    )
+    channel.watch({"c-1"})
+
+    async def scenario() -> None:
+        await channel._on_conversation(
+            "c-1", event(("c", "customer", "connected"), ("a", "agent", "disconnected"))
+        )
+        await channel._on_conversation(
+            "c-1", event(("c", "customer", "connected"), ("q", "acd", "connected"))
+        )
+        await asyncio.sleep(0.4)
+
+    asyncio.run(scenario())
+    assert ends == []
+
+
+def test_webhook_token_is_unique_per_endpoint():
+    first, second = OpenMessagingSettingsFactory(), OpenMessagingSettingsFactory()
+    assert first.webhook_token != second.webhook_token
+    assert uuid.UUID(str(first.integration_id))
+    assert Handover.objects.count() == 0
+
+
+def test_test_connection_checks_the_integration_and_its_webhook_url(connection, sandbox):
+    om_settings = OpenMessagingSettingsFactory(
+        integration_id=sandbox.open_integration_id,
+        queue_id=sandbox.queue_id,
+        queue_name=sandbox.queue_name,
+        node_authentication=connection,
+    )
+    provider = om_settings.endpoint.get_provider()
+    sandbox.put_open_integration("https://elsewhere.example/hook", WEBHOOK_SECRET, name="Bot")
+    findings = provider.test_connection(om_settings.endpoint)
+    assert not findings[1].ok
+    assert "not to this endpoint's Outbound Notification Webhook URL" in findings[1].text
+    sandbox.put_open_integration(
+        "https://portal.example" + om_settings.webhook_path(), WEBHOOK_SECRET, name="Bot"
+    )
+    findings = provider.test_connection(om_settings.endpoint)
+    assert [finding.ok for finding in findings] == [True, True, True, True], findings
+    assert "Agent availability (messages)" in findings[-1].text
