@@ -20,7 +20,7 @@ run: export SANDBOX_PORT := $(SANDBOX_PORT)
 run: $(VENV)/.installed $(DEV_ENV)
 	$(APP) $(BIN)/python manage.py migrate --noinput
 	$(APP) $(BIN)/python manage.py ensure_superuser
-	$(APP) $(BIN)/python manage.py seed_demo
+	$(APP) $(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
 	@echo "Handover Portal: http://$(HOST):$(PORT)/admin/  Genesys sandbox console: http://127.0.0.1:$(SANDBOX_PORT)/console/"
 	$(APP) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile.dev start
 

@@ -41,3 +41,52 @@ def test_no_demo_data_against_a_real_genesys(settings):
     settings.GENESYS_API_BASE_URL = ""
     assert "no demo data" in seed()
     assert not Endpoint.objects.exists()
+
+
+def test_the_demo_is_ready_to_switch_to_open_messaging(sandbox, settings, tmp_path, monkeypatch):
+    """seed_demo prepares Open Messaging settings and tells the sandbox where to call."""
+    import json
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    from genesys.management.commands import seed_demo
+    from genesys.models import OpenMessagingSettings
+    from tests.sandbox import free_port
+
+    settings.GENESYS_API_BASE_URL = sandbox.url
+    config = tmp_path / "integration.json"
+    monkeypatch.setattr(seed_demo, "SANDBOX_INTEGRATION_FILE", config)
+    call_command("seed_demo", "--base-url", "http://127.0.0.1:8000", stdout=StringIO())
+    om = OpenMessagingSettings.objects.get()
+    assert om.endpoint.name == "Demo Webchat"
+    assert om.endpoint.handover_provider == "genesys"  # Open Messaging waits, inactive
+    written = json.loads(config.read_text())
+    assert written["webhook_url"] == f"http://127.0.0.1:8000{om.webhook_path()}"
+    assert written["webhook_secret"] == om.webhook_secret
+    assert oct(config.stat().st_mode & 0o777) == "0o600"
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "genesys_sandbox", "--port", str(port),
+         "--open-integration", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}/sandbox/open-messaging/integrations/{om.integration_id}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                integration = requests.get(url, timeout=1).json()
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "the sandbox did not start"
+                time.sleep(0.1)
+        assert integration["webhook_url"] == written["webhook_url"]
+        assert integration["has_webhook_secret"] is True
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -1,14 +1,21 @@
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from django.core.management.base import BaseCommand, CommandParser
 
 from genesys.sandbox import SandboxState, create_app
-from genesys.sandbox.open_messaging_models import DEMO_OPEN_INTEGRATION_ID
+from genesys.sandbox.app_keys import OPEN_MESSAGING
+from genesys.sandbox.open_messaging_models import (
+    DEMO_OPEN_INTEGRATION_ID,
+    DEMO_OPEN_INTEGRATION_NAME,
+    OpenIntegration,
+)
 from genesys.sandbox.state import (
     DEMO_CLIENT_ID,
     DEMO_DEPLOYMENT_ID,
@@ -31,6 +38,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8765)
+        parser.add_argument(
+            "--open-integration",
+            type=Path,
+            help=(
+                "A JSON file {integration_id, webhook_url, webhook_secret} configuring the "
+                "Open Messaging integration at start (make run: written by seed_demo)."
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         host, port = options["host"], options["port"]
@@ -56,8 +71,19 @@ class Command(BaseCommand):
         self.stdout.flush()
         # Our middleware logs one line per request (method, path, status); aiohttp's access
         # log would add headers such as the referrer, so it is off.
+        app = create_app(SandboxState())
+        config = options.get("open_integration")
+        if config is not None and config.exists():
+            integration = json.loads(config.read_text())
+            app[OPEN_MESSAGING].integrations[integration["integration_id"]] = OpenIntegration(
+                integration["integration_id"],
+                DEMO_OPEN_INTEGRATION_NAME,
+                webhook_url=integration["webhook_url"],
+                webhook_secret=integration["webhook_secret"],
+            )
+            self.stdout.write(f"  open messaging webhook: {integration['webhook_url']}")
         web.run_app(
-            create_app(SandboxState()),
+            app,
             host=host,
             port=port,
             access_log=None,
