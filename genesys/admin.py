@@ -13,7 +13,12 @@ from endpoints.fields import secret_state
 from endpoints.providers import Finding
 from genesys.diagnostics import connection_findings
 from genesys.forms import GenesysSettingsForm, OAuth2ConnectionForm, OpenMessagingSettingsForm
-from genesys.models import GenesysSettings, OAuth2Connection, OpenMessagingSettings
+from genesys.models import (
+    OPEN_MESSAGING_FIELDS,
+    GenesysSettings,
+    OAuth2Connection,
+    OpenMessagingSettings,
+)
 
 
 class GenesysSettingsInline(ProviderSettingsInline):
@@ -30,19 +35,7 @@ class OpenMessagingSettingsInline(ProviderSettingsInline):
     form = OpenMessagingSettingsForm
     verbose_name = _("Genesys Cloud Open Messaging")
     verbose_name_plural = _("Genesys Cloud Open Messaging")
-    fields = [
-        "host",
-        "integration_id",
-        "deployment_name",
-        "queue_name",
-        "queue_id",
-        "session_duration_minutes",
-        "send_profile_information",
-        "node_authentication",
-        "webhook_secret",
-        "webhook_url",
-        "end_webhook_url",
-    ]
+    fields = [*OPEN_MESSAGING_FIELDS, "webhook_secret", "webhook_url", "end_webhook_url"]
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         # The form shows absolute webhook URLs: give it this request to build them from.

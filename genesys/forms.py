@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from endpoints.forms import WriteOnlySecretField, WriteOnlySecretsMixin
 from genesys import regions
 from genesys.models import (
+    OPEN_MESSAGING_FIELDS,
     OPEN_MESSAGING_SECRET_MIN_LENGTH,
     SESSION_DURATION_MAX,
     GenesysSettings,
@@ -166,16 +167,7 @@ class OpenMessagingSettingsForm(WriteOnlySecretsMixin, forms.ModelForm):
 
     class Meta:
         model = OpenMessagingSettings
-        fields = [
-            "host",
-            "integration_id",
-            "deployment_name",
-            "queue_name",
-            "queue_id",
-            "session_duration_minutes",
-            "send_profile_information",
-            "node_authentication",
-        ]
+        fields = OPEN_MESSAGING_FIELDS
         # Never filled from the form directly (blank keeps it): see save().
         exclude = ["webhook_secret"]  # noqa: DJ006 (fields is set; this keeps the admin off it)
         field_classes = {"host": RegionHostField, "queue_id": QueueIdField}

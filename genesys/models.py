@@ -255,6 +255,19 @@ def new_webhook_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+#: The Open Messaging settings an administrator edits (the form, the admin and the API).
+OPEN_MESSAGING_FIELDS = [
+    "host",
+    "integration_id",
+    "deployment_name",
+    "queue_name",
+    "queue_id",
+    "session_duration_minutes",
+    "send_profile_information",
+    "node_authentication",
+]
+
+
 class OpenMessagingSettings(GenesysQueueSettings):
     """An endpoint's Genesys Cloud Open Messaging handover settings.
 

@@ -6,7 +6,12 @@ from rest_framework import serializers
 
 from endpoints.api.serializers import ProviderSettingsSerializer, RedactedModelSerializer
 from endpoints.fields import has_secret
-from genesys.models import GenesysSettings, OAuth2Connection, OpenMessagingSettings
+from genesys.models import (
+    OPEN_MESSAGING_FIELDS,
+    GenesysSettings,
+    OAuth2Connection,
+    OpenMessagingSettings,
+)
 
 
 class OAuth2ConnectionSerializer(RedactedModelSerializer):
@@ -66,17 +71,7 @@ class OpenMessagingSettingsSerializer(ProviderSettingsSerializer):
 
     class Meta:
         model = OpenMessagingSettings
-        fields = [
-            "host",
-            "integration_id",
-            "deployment_name",
-            "queue_name",
-            "queue_id",
-            "session_duration_minutes",
-            "send_profile_information",
-            "node_authentication",
-            "has_webhook_secret",
-        ]
+        fields = [*OPEN_MESSAGING_FIELDS, "has_webhook_secret"]
         read_only_fields = fields
 
     def get_has_webhook_secret(self, om_settings: OpenMessagingSettings) -> bool:
