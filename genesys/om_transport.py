@@ -118,9 +118,35 @@ class OpenMessagingTransport(HandoverTransport):
         return str(answer.get("id") or message_id_of(handover, message))
 
     def find_sent(self, handover: Handover, message: OutboundMessage) -> str | None:
-        # Genesys deduplicates inbound messages by channel.messageId, which is stable per
-        # outbox row: resending after an unknown outcome cannot show the agent a duplicate.
-        return None
+        """After an attempt whose outcome is unknown: did the message reach Genesys?
+
+        Nothing documents deduplication by ``channel.messageId`` (the SDK marks it optional),
+        so the conversation is asked. Until the conversation id is known (the first inbound
+        message creates the conversation and its answer carries the id) there is nothing to
+        ask: the message is sent again, with the same ``messageId``. At worst the agent sees
+        the first message (the transcript) twice, and only if Genesys does not deduplicate;
+        never losing it matters more, and no public API finds an Open Messaging user's
+        conversation without its id.
+        """
+        conversation = _conversation(handover)
+        if message.attempt_started_at is None or not conversation.conversation_id:
+            return None
+        om_settings = _settings(handover)
+        already_sent = frozenset(
+            handover.outbox.exclude(pk=message.pk)
+            .exclude(remote_id="")
+            .values_list("remote_id", flat=True)
+        )
+        try:
+            return open_messaging.find_sent_message(
+                open_messaging.client_for(om_settings),
+                conversation.conversation_id,
+                message.text,
+                since=message.attempt_started_at,
+                already_sent=already_sent,
+            )
+        except errors.GenesysError as error:
+            raise _translate(error, sent=False) from None
 
     def send_typing(self, handover: Handover) -> None:
         om_settings = _settings(handover)

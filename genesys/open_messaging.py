@@ -13,13 +13,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 from genesys import errors
 from genesys.client import GenesysClient
 from genesys.models import OpenMessagingSettings
+from genesys.webchat import CLOCK_SKEW, parse_timestamp
 
 INTEGRATION_VIEW = "messaging:integration:view"
 MESSAGE_RECEIVE = "conversations:message:receive"
@@ -102,7 +103,9 @@ def send_inbound_message(
             permission=MESSAGE_RECEIVE,
             json=body,
             params={"prefetchConversationId": "true"},
-            idempotent=True,  # deduplicated by channel.messageId
+            # No documented deduplication by channel.messageId: a timeout is not retried
+            # here but left to the outbox, which asks Genesys (find_sent_message) first.
+            idempotent=False,
         )
         or {}
     )
@@ -151,6 +154,78 @@ def get_conversation(client: GenesysClient, conversation_id: str) -> dict[str, A
         )
         or {}
     )
+
+
+def get_conversation_message(
+    client: GenesysClient, conversation_id: str, message_id: str
+) -> dict[str, Any]:
+    """``GET …/messages/{conversationId}/messages/{messageId}`` (``MessageData``)."""
+    return (
+        client.request(
+            "GET",
+            f"/api/v2/conversations/messages/{quote(conversation_id)}/messages/{quote(message_id)}",
+            what="the conversation message lookup",
+            permission=MESSAGE_VIEW,
+        )
+        or {}
+    )
+
+
+def message_text(data: dict[str, Any]) -> str | None:
+    """A ``MessageData``'s text: ``normalizedMessage.text`` (older API versions: ``textBody``)."""
+    normalized = data.get("normalizedMessage")
+    if isinstance(normalized, dict) and isinstance(normalized.get("text"), str):
+        return normalized["text"]
+    text = data.get("textBody")
+    return text if isinstance(text, str) else None
+
+
+def find_sent_message(
+    client: GenesysClient,
+    conversation_id: str,
+    text: str,
+    *,
+    since: datetime,
+    already_sent: frozenset[str] = frozenset(),
+    clock_skew: timedelta = CLOCK_SKEW,
+) -> str | None:
+    """The Genesys id of a customer message with this ``text`` sent at or after ``since``.
+
+    For an inbound send whose outcome is unknown (a timeout, a 5xx, a worker killed): no
+    Genesys documentation promises deduplication by ``channel.messageId``, so ask before
+    sending again. The customer participant of ``MessageConversation`` lists its messages
+    (``MessageDetails``: ``messageId``, ``messageTime``); each one since ``since`` (widened
+    by ``clock_skew``) is read, newest first, until one matches or an older one is reached.
+    Messages in ``already_sent`` (the ids of other outbox rows) are skipped, so the same text
+    sent twice in a row is not taken for the one in doubt.
+    """
+    cutoff = since - clock_skew
+    customer = customer_participant(get_conversation(client, conversation_id)) or {}
+    undated: list[tuple[None, str]] = []
+    dated: list[tuple[datetime, str]] = []
+    for detail in customer.get("messages") or []:
+        if isinstance(detail, dict) and detail.get("messageId"):
+            at = parse_timestamp(detail.get("messageTime"))
+            if at is None:
+                undated.append((None, str(detail["messageId"])))
+            else:
+                dated.append((at, str(detail["messageId"])))
+    # Newest first; a message without a time may be the newest, so it is read too.
+    dated.sort(reverse=True)
+    for at, message_id in [*undated, *dated]:
+        if at is not None and at < cutoff:
+            return None
+        if message_id in already_sent:
+            continue
+        try:
+            data = get_conversation_message(client, conversation_id, message_id)
+        except errors.GenesysNotFound:
+            continue
+        if str(data.get("direction") or "").lower() != "inbound":
+            continue
+        if message_text(data) == text:
+            return str(data.get("id") or message_id)
+    return None
 
 
 def customer_participant(conversation: dict[str, Any]) -> dict[str, Any] | None:

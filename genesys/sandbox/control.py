@@ -87,11 +87,21 @@ async def put_settings(request: web.Request) -> web.Response:
         world.webhook_retries = optional_int(data, "webhook_retries", 0) or 0
     if "webhook_backoff_seconds" in data:
         world.webhook_backoff_seconds = optional_number(data, "webhook_backoff_seconds", 0.2)
+    if "open_messaging_dedupe" in data:
+        if not isinstance(data["open_messaging_dedupe"], bool):
+            raise ApiError(400, message="open_messaging_dedupe must be true or false.")
+        world.dedupe = data["open_messaging_dedupe"]
+    if "transfer_gap_seconds" in data:
+        world.transfer_gap_seconds = optional_number(
+            data, "transfer_gap_seconds", world.transfer_gap_seconds
+        )
     return _ok(
         {
             "heartbeat_seconds": state.heartbeat_seconds,
             "webhook_retries": world.webhook_retries,
             "webhook_backoff_seconds": world.webhook_backoff_seconds,
+            "open_messaging_dedupe": world.dedupe,
+            "transfer_gap_seconds": world.transfer_gap_seconds,
             "organization_id": state.organization_id,
             "deployment_id": state.deployment_id,
         }

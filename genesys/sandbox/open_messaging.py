@@ -8,6 +8,7 @@ API (``notifications.py``).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -222,6 +223,7 @@ async def agent_join(
         raise ApiError(409, "conflict", "The conversation has ended.")
     if conversation.connected(PURPOSE_AGENT) is not None:
         raise ApiError(409, "conflict", "An agent is already connected to this conversation.")
+    _cancel_pending_transfer(app, conversation)
     acd = conversation.connected(PURPOSE_ACD)
     if acd is not None:
         acd.disconnect("transfer")
@@ -275,6 +277,7 @@ async def end_conversation(
     app: web.Application, conversation: OmConversation, disconnect_type: str
 ) -> None:
     """Disconnect everyone still connected; the conversation is over."""
+    _cancel_pending_transfer(app, conversation)
     conversation.state = ENDED
     for participant in conversation.participants:
         if participant.state != P_DISCONNECTED:
@@ -292,15 +295,39 @@ async def agent_leave(app: web.Application, conversation: OmConversation, *, end
 
 
 async def transfer(app: web.Application, conversation: OmConversation, queue: Queue) -> None:
+    """As Genesys does it: first the agent's (or queue's) disconnect, a participant change
+    with nobody connected on Genesys's side; then, ``transfer_gap_seconds`` later, the next
+    queue's ACD participant, another change. An agent joining or the conversation ending
+    within the gap cancels the second step."""
     if conversation.state == ENDED:
         raise ApiError(409, "conflict", "The conversation has ended.")
-    agent = conversation.connected(PURPOSE_AGENT)
-    if agent is not None:
-        agent.disconnect("transfer")
-    acd = conversation.connected(PURPOSE_ACD)
-    if acd is not None:
-        acd.disconnect("transfer")
-    await _requeue(app, conversation, queue.id, queue.name)
+    _cancel_pending_transfer(app, conversation)
+    for purpose in (PURPOSE_AGENT, PURPOSE_ACD):
+        participant = conversation.connected(purpose)
+        if participant is not None:
+            participant.disconnect("transfer")
+    conversation.queue_id, conversation.queue_name = queue.id, queue.name
+    conversation.state = WAITING
+    await _participants_changed(app, conversation)
+    world = app[OPEN_MESSAGING]
+    world.pending_transfers[conversation.id] = asyncio.create_task(
+        _connect_queue_after_gap(app, conversation, queue, world.transfer_gap_seconds)
+    )
+
+
+async def _connect_queue_after_gap(
+    app: web.Application, conversation: OmConversation, queue: Queue, gap_seconds: float
+) -> None:
+    await asyncio.sleep(gap_seconds)
+    app[OPEN_MESSAGING].pending_transfers.pop(conversation.id, None)
+    if conversation.open and conversation.connected(PURPOSE_AGENT) is None:
+        await _requeue(app, conversation, queue.id, queue.name)
+
+
+def _cancel_pending_transfer(app: web.Application, conversation: OmConversation) -> None:
+    task = app[OPEN_MESSAGING].pending_transfers.pop(conversation.id, None)
+    if task is not None and task is not asyncio.current_task():
+        task.cancel()
 
 
 async def _requeue(
@@ -341,8 +368,13 @@ async def inbound_message(request: web.Request) -> web.Response:
     prefetch = request.query.get("prefetchConversationId", "").lower() == "true"
     world = request.app[OPEN_MESSAGING]
     sender = channel["from"]
-    # The same messageId from the same user is stored once and answers the same message.
-    existing = world.find_inbound(integration.id, sender["id"], channel["messageId"])
+    # The same messageId from the same user is stored once and answers the same message
+    # (unless turned off: Genesys documents no such deduplication).
+    existing = (
+        world.find_inbound(integration.id, sender["id"], channel["messageId"])
+        if world.dedupe
+        else None
+    )
     if existing is not None:
         conversation, message = existing
         return web.json_response(
@@ -409,6 +441,16 @@ async def get_message_conversation(request: web.Request) -> web.Response:
     return web.json_response(_conversation(request).as_api())
 
 
+async def get_conversation_message(request: web.Request) -> web.Response:
+    """``GET …/messages/{conversationId}/messages/{messageId}``: ``MessageData``."""
+    authorize(request, PERMISSION_CONVERSATION_VIEW)
+    conversation = _conversation(request)
+    message = conversation.message(request.match_info["message_id"])
+    if message is None:
+        raise ApiError(404, "not.found", "Message not found")
+    return web.json_response(message.data(conversation))
+
+
 async def patch_participant(request: web.Request) -> web.Response:
     """``MediaParticipantRequest``; only ``{"state": "disconnected"}`` changes anything."""
     authorize(request, PERMISSION_DISCONNECT)
@@ -446,6 +488,10 @@ def add_routes(app: web.Application) -> None:
     r.add_post(INBOUND_PREFIX + "/message", inbound_message)
     r.add_post(INBOUND_PREFIX + "/event", inbound_event)
     r.add_get("/api/v2/conversations/messages/{conversation_id}", get_message_conversation)
+    r.add_get(
+        "/api/v2/conversations/messages/{conversation_id}/messages/{message_id}",
+        get_conversation_message,
+    )
     r.add_patch(
         "/api/v2/conversations/messages/{conversation_id}/participants/{participant_id}",
         patch_participant,

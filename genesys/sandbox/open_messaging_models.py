@@ -6,6 +6,7 @@ control API's own view (snake_case, a sandbox notion).
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +19,9 @@ DEMO_OPEN_INTEGRATION_NAME = "Sandbox Open Messaging"
 MIN_WEBHOOK_SECRET_CHARS = 16  # Genesys requires "more than 15 characters".
 DEFAULT_WEBHOOK_RETRIES = 4  # five attempts in all
 DEFAULT_WEBHOOK_BACKOFF_SECONDS = 0.2
+#: Between a transfer's disconnect and the next queue's ACD participant (Genesys publishes two
+#: participant changes; the gap is not documented).
+DEFAULT_TRANSFER_GAP_SECONDS = 1.0
 NOTIFICATION_CHANNEL_TTL_SECONDS = 24 * 3600
 MAX_DELIVERY_LOG = 1000
 
@@ -177,6 +181,48 @@ class OmMessage:
     content: list[Any] | None = None
     metadata: dict[str, Any] | None = None
 
+    def data(self, conversation: OmConversation) -> dict[str, Any]:
+        """``MessageData`` (``GET …/messages/{conversationId}/messages/{messageId}``): the
+        current SDK carries the text in ``normalizedMessage`` (older ones in ``textBody``)."""
+        inbound = self.direction == "Inbound"
+        customer, integration = conversation.user_id, conversation.integration_id
+        normalized = _drop_none(
+            {
+                "id": self.id,
+                "channel": _drop_none(
+                    {
+                        "id": integration,
+                        "platform": "Open",
+                        "type": "Private",
+                        "messageId": self.provider_message_id,
+                        "to": {"id": integration if inbound else customer},
+                        "from": {"id": customer if inbound else integration},
+                        "time": self.time,
+                    }
+                ),
+                "type": "Text",
+                "text": self.text,
+                "content": self.content,
+                "direction": self.direction,
+                "originatingEntity": None if inbound else "Human",
+            }
+        )
+        return _drop_none(
+            {
+                "id": self.id,
+                "providerMessageId": self.provider_message_id,
+                "timestamp": self.time,
+                "fromAddress": customer if inbound else integration,
+                "toAddress": integration if inbound else customer,
+                "direction": self.direction.lower(),
+                "messengerType": "open",
+                "status": "received" if inbound else "sent",
+                "normalizedMessage": normalized,
+                "conversationId": conversation.id,
+                "selfUri": f"/api/v2/conversations/messages/{conversation.id}/messages/{self.id}",
+            }
+        )
+
     def details(self) -> dict[str, Any]:
         """``MessageDetails``."""
         return {
@@ -234,6 +280,9 @@ class OmConversation:
             (p for p in self.participants if p.purpose == purpose and p.state == P_CONNECTED),
             None,
         )
+
+    def message(self, message_id: str) -> OmMessage | None:
+        return next((m for m in self.messages if m.id == message_id), None)
 
     def message_by_provider_id(self, provider_message_id: str) -> OmMessage | None:
         return next(
@@ -328,8 +377,19 @@ class OpenMessagingWorld:
     channels: dict[str, NotificationChannel] = field(default_factory=dict)
     webhook_retries: int = DEFAULT_WEBHOOK_RETRIES
     webhook_backoff_seconds: float = DEFAULT_WEBHOOK_BACKOFF_SECONDS
+    #: Store a repeated ``channel.messageId`` once (the sandbox's choice; Genesys documents
+    #: no such deduplication, so the app must not rely on it: tests turn it off).
+    dedupe: bool = True
+    transfer_gap_seconds: float = DEFAULT_TRANSFER_GAP_SECONDS
+    #: conversation id → the transfer waiting for its gap to pass before the queue connects.
+    pending_transfers: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 
     def reset(self) -> None:
+        for task in self.pending_transfers.values():
+            task.cancel()
+        self.pending_transfers = {}
+        self.dedupe = True
+        self.transfer_gap_seconds = DEFAULT_TRANSFER_GAP_SECONDS
         self.integrations = _demo_integrations()
         self.conversations = {}
         self.deliveries = []

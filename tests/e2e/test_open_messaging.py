@@ -4,6 +4,7 @@ Genesys and this test's live server as the webhook receiver."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -211,6 +212,50 @@ def test_transfer_keeps_the_handover_and_the_next_agent_is_announced(e2e, sandbo
     handover.refresh_from_db()
     assert handover.is_open
     assert handover.agent_name == "Bea Billing"
+
+
+def transferred(e2e, sandbox, om_settings, *, gap_seconds: float) -> tuple[Handover, str]:
+    """A handover whose agent transfers it to "Billing"; the queue connects after the gap."""
+    sandbox.put_queue(str(uuid.uuid4()), name="Billing")
+    sandbox.settings(transfer_gap_seconds=gap_seconds)
+    handover = start(om_settings)
+    handover_message_add(handover=handover, text="hello")
+    cid = conversation_id_of(handover, e2e)
+    sandbox.om_agent_join(cid, "Alex Agent")
+    wait_kinds(handover, ["agent_joined"], e2e)
+    sandbox.om_transfer(cid, "Billing")
+    wait_kinds(handover, ["agent_joined", "agent_left"], e2e)
+    return handover, cid
+
+
+def test_a_transfer_shorter_than_the_grace_keeps_the_handover(e2e, sandbox, om_settings, settings):
+    grace = settings.GENESYS_TRANSFER_GRACE_SECONDS
+    handover, cid = transferred(e2e, sandbox, om_settings, gap_seconds=grace / 4)
+    # The relay saw nobody connected, then the Billing queue: past the grace, still open.
+    time.sleep(grace + 1)
+    handover.refresh_from_db()
+    assert handover.is_open
+    assert kinds(handover) == ["agent_joined", "agent_left"]
+    sandbox.om_agent_join(cid, "Bea Billing")
+    sandbox.om_agent_send(cid, "Billing here")
+    wait_kinds(handover, ["agent_joined", "agent_left", "agent_joined", "agent_message"], e2e)
+    assert handover.events.get(kind="agent_message").data["agent_name"] == "Bea Billing"
+    handover.refresh_from_db()
+    assert handover.is_open
+
+
+def test_nobody_reconnecting_within_the_grace_ends_the_handover(
+    e2e, sandbox, om_settings, settings
+):
+    grace = settings.GENESYS_TRANSFER_GRACE_SECONDS
+    handover, _ = transferred(e2e, sandbox, om_settings, gap_seconds=grace * 3)
+    left_at = time.monotonic()  # just after the relay recorded the disconnect
+    handover.refresh_from_db()
+    assert handover.is_open
+    wait_kinds(handover, ["agent_joined", "agent_left", "ended"], e2e, timeout=grace + 5)
+    assert time.monotonic() - left_at >= grace - 0.5  # not before the grace period
+    handover.refresh_from_db()
+    assert handover.end_reason == "agent_left"
 
 
 def test_ending_from_our_side_disconnects_the_customer(e2e, sandbox, om_settings):

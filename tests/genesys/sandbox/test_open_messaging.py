@@ -252,6 +252,58 @@ def test_the_same_message_id_is_stored_once(sandbox, token):
     assert len(conversation["messages"]) == 1
 
 
+def test_the_message_id_deduplication_can_be_turned_off(sandbox, token):
+    assert sandbox.settings(open_messaging_dedupe=False)["open_messaging_dedupe"] is False
+    first = inbound(sandbox, token, inbound_body()).json()
+    again = inbound(sandbox, token, inbound_body()).json()
+    assert again["id"] != first["id"]
+    [conversation] = sandbox.om_conversations()
+    assert [m["message_id"] for m in conversation["messages"]] == ["m-1", "m-1"]
+    sandbox.reset()
+    assert sandbox.settings()["open_messaging_dedupe"] is True
+
+
+def test_get_conversation_message_answers_message_data(hooked, token):
+    answer = start(hooked, token)
+    conversation_id, message_id = answer["conversationId"], answer["id"]
+    hooked.om_agent_join(conversation_id, "Alex Agent")
+    agent_message_id = hooked.om_agent_send(conversation_id, "Hi there")
+    path = f"/api/v2/conversations/messages/{conversation_id}"
+    customer = next(
+        p for p in api(hooked, token, "GET", path).json()["participants"]
+        if p["purpose"] == "customer"
+    )  # fmt: skip
+    assert [m["messageId"] for m in customer["messages"]] == [message_id]
+    response = api(hooked, token, "GET", f"{path}/messages/{message_id}")
+    assert response.status_code == 200
+    data = response.json()
+    assert (data["id"], data["direction"], data["conversationId"]) == (
+        message_id, "inbound", conversation_id
+    )  # fmt: skip
+    assert data["normalizedMessage"]["text"] == "Hello"
+    assert data["providerMessageId"] == "user-1-first"
+    assert data["timestamp"] == "2025-01-01T10:00:00.000Z"
+    outbound = api(hooked, token, "GET", f"{path}/messages/{agent_message_id}").json()
+    assert (outbound["direction"], outbound["normalizedMessage"]["text"]) == (
+        "outbound", "Hi there"
+    )  # fmt: skip
+    assert_error_body(api(hooked, token, "GET", f"{path}/messages/nope"), 404, "not.found")
+    assert_error_body(
+        api(hooked, token, "GET", f"/api/v2/conversations/messages/nope/messages/{message_id}"),
+        404,
+        "not.found",
+    )
+    hooked.put_client("creator", "creator-secret", permissions=["conversations:message:create"])
+    creator = requests.post(
+        f"{hooked.url}/oauth/token",
+        auth=("creator", "creator-secret"),
+        data={"grant_type": "client_credentials"},
+        timeout=TIMEOUT,
+    ).json()["access_token"]
+    response = api(hooked, creator, "GET", f"{path}/messages/{message_id}")
+    assert_error_body(response, 403, "missing.permissions")
+
+
 def test_customer_typing_is_recorded(sandbox, token):
     start(sandbox, token)
     body = {
@@ -337,6 +389,11 @@ def test_transfer_moves_the_conversation_to_another_queue(hooked, token):
     assert after["queue"] == {"id": "queue-2", "name": "Billing"}
     agents = [p for p in after["participants"] if p["purpose"] == "agent"]
     assert [(a["state"], a["disconnect_type"]) for a in agents] == [("disconnected", "transfer")]
+    # Within the gap (1 s by default) nobody is connected on Genesys's side; the agent may
+    # still join, which cancels the queue's arrival.
+    assert {p["state"] for p in after["participants"] if p["purpose"] != "customer"} == {
+        "disconnected"
+    }
     joined = hooked.om_agent_join(conversation_id, "Second Agent")
     assert joined["conversation"]["state"] == "active"
     with pytest.raises(requests.HTTPError):
@@ -434,6 +491,41 @@ def test_notifications_channel_reports_the_agent_leaving(hooked, token):
     assert agent["messages"][0]["state"] == "connected"
     states = {p["purpose"]: p["messages"][0]["state"] for p in left["eventBody"]["participants"]}
     assert states == {"customer": "disconnected", "agent": "disconnected", "acd": "disconnected"}
+
+
+def test_a_transfer_publishes_the_disconnect_then_the_next_queue(hooked, token):
+    hooked.put_queue("queue-2", name="Billing")
+    assert hooked.settings(transfer_gap_seconds=0.3)["transfer_gap_seconds"] == 0.3
+    conversation_id = start(hooked, token)["conversationId"]
+    hooked.om_agent_join(conversation_id, "Alex Agent")
+    channel = subscribe(hooked, token, conversation_id)
+
+    async def scenario() -> tuple[dict, dict, float]:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(channel["connectUri"]) as ws,
+        ):
+            await asyncio.to_thread(hooked.om_transfer, conversation_id, "Billing")
+            left = await next_event(ws)
+            started = time.monotonic()
+            queued = await next_event(ws)
+            return left, queued, time.monotonic() - started
+
+    def states(frame: dict) -> list[tuple[str, str, str | None]]:
+        return [
+            (p["purpose"], p["messages"][0]["state"], p.get("queueId"))
+            for p in frame["eventBody"]["participants"]
+        ]
+
+    left, queued, gap = run(scenario())
+    demo = hooked.queue_id
+    assert states(left) == [
+        ("customer", "connected", None),
+        ("acd", "disconnected", demo),
+        ("agent", "disconnected", demo),
+    ]
+    assert states(queued) == [*states(left), ("acd", "connected", "queue-2")]
+    assert gap == pytest.approx(0.3, abs=0.25)
 
 
 def test_notification_topics_are_validated_and_sockets_dropped(sandbox, token):
