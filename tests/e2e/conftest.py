@@ -88,6 +88,17 @@ class Process:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def wait_until_logged(self, text: str, *, timeout: float = 90) -> Process:
+        """Wait until the process says it is ready (a cold start can take a while)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            if self.process is not None and self.process.poll() is not None:
+                pytest.fail(f"{self.name} exited at start:\n{self.log()[-4000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"{self.name} did not start in {timeout} s:\n{self.log()[-4000:]}")
+            time.sleep(0.1)
+        return self
+
 
 class Stack:
     """The worker(s) and the relay of one test session."""
@@ -111,13 +122,13 @@ class Stack:
             self.log_dir,
         ).start()  # fmt: skip
         self.workers.append(worker)
-        return worker
+        return worker.wait_until_logged(" ready.")
 
     def start_relay(self) -> Process:
         self.relay = Process(
             "relay", [sys.executable, "manage.py", "genesys_relay"], self.env, self.log_dir
         ).start()
-        return self.relay
+        return self.relay.wait_until_logged("Genesys relay: holding event streams")
 
     def stop(self) -> None:
         for process in [*self.workers, self.relay]:
@@ -157,6 +168,7 @@ def e2e_stack(
         "CELERY_BROKER_URL": REDIS_URL,
         "GENESYS_API_BASE_URL": sandbox_server.url,
         "DJANGO_SETTINGS_MODULE": "handover_portal.settings",
+        "PYTHONUNBUFFERED": "1",  # their logs show readiness as it happens
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     stack = Stack(env, tmp_path_factory.mktemp("e2e"))

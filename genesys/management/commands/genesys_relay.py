@@ -83,6 +83,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Genesys relay: holding event streams (polling every {poll_seconds:g} s)"
         )
+        self.stdout.flush()
         asyncio.run(self.relay(poll_seconds))
 
     async def relay(self, poll_seconds: float) -> None:
