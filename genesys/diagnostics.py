@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote
+
 from endpoints.fields import SecretUnreadable, has_secret
 from endpoints.models import Endpoint
 from endpoints.providers import Finding
@@ -100,7 +104,8 @@ def _queue_finding(genesys_settings: GenesysQueueSettings) -> Finding:
 
 
 def om_endpoint_findings(endpoint: Endpoint) -> list[Finding]:
-    """Open Messaging: token, the integration and its webhook URL, queue, availability."""
+    """Open Messaging: token, the integration and its webhook URL, the OAuth client's
+    permissions, queue, availability."""
     from genesys import open_messaging
 
     try:
@@ -114,6 +119,7 @@ def om_endpoint_findings(endpoint: Endpoint) -> list[Finding]:
     if not findings[-1].ok:
         return findings
     findings.append(_integration_finding(om_settings, open_messaging))
+    findings.append(permissions_finding(om_settings, open_messaging.REQUIRED_PERMISSIONS))
     queue = _queue_finding(om_settings)
     findings.append(queue)
     if queue.ok:
@@ -161,6 +167,108 @@ def _integration_finding(om_settings: OpenMessagingSettings, open_messaging) -> 
             "Messaging settings into the integration.",
         )
     return Finding(True, f"Open Messaging integration “{name}” found; its webhook URL is ours.")
+
+
+OAUTH_CLIENT_VIEW = "oauth:client:view"
+ROLE_VIEW = "authorization:role:view"
+FIX_ROLES = (
+    "Add them to a role of the OAuth client: Admin → Roles/Permissions, then Admin → "
+    "Integrations → OAuth → your client → Roles"
+)
+
+
+def permissions_finding(genesys_settings: GenesysQueueSettings, required: Iterable[str]) -> Finding:
+    """Do the roles of the Node Authentication's OAuth client grant ``required``?
+
+    ``GET /api/v2/oauth/clients/{clientId}`` (``OAuthClient``: ``roleDivisions``/``roleIds``),
+    then ``GET /api/v2/authorization/roles/{roleId}`` for each role
+    (``DomainOrganizationRole``: ``permissions`` and ``permissionPolicies``).
+    """
+    required = list(required)
+    client = GenesysClient.for_settings(genesys_settings)
+    client_id = str(client.connection.client_id)
+    try:
+        oauth_client = client.request(
+            "GET",
+            f"/api/v2/oauth/clients/{quote(client_id, safe='')}",
+            what="the OAuth client lookup",
+            permission=OAUTH_CLIENT_VIEW,
+        )
+        granted: set[tuple[str, str, str]] = set()
+        for role_id in _role_ids(oauth_client or {}):
+            role = client.request(
+                "GET",
+                f"/api/v2/authorization/roles/{quote(role_id, safe='')}",
+                what="the role lookup",
+                permission=ROLE_VIEW,
+            )
+            granted |= role_grants(role or {})
+    except errors.GenesysPermissionError:
+        return Finding(
+            False,
+            "Could not check the OAuth client's permissions: it may not read its own "
+            f"definition (it needs {OAUTH_CLIENT_VIEW} and {ROLE_VIEW} for this check). "
+            f"Add those two to check automatically, or verify by hand that its roles grant: "
+            f"{', '.join(required)}.",
+        )
+    except errors.GenesysError as error:
+        return Finding(
+            False,
+            f"Could not check the OAuth client's permissions: {error} Verify by hand that "
+            f"its roles grant: {', '.join(required)}.",
+        )
+    missing = [p for p in required if not is_granted(p, granted)]
+    if missing:
+        return Finding(
+            False,
+            f"The OAuth client's roles lack {len(missing)} required permission"
+            f"{'s' if len(missing) != 1 else ''}: {', '.join(missing)}. "
+            f"{FIX_ROLES}.",
+        )
+    return Finding(
+        True, f"The OAuth client's roles grant all {len(required)} required permissions."
+    )
+
+
+def _role_ids(oauth_client: dict[str, Any]) -> list[str]:
+    """The roles of an ``OAuthClient``: ``roleDivisions`` (current) and ``roleIds`` (deprecated)."""
+    ids: list[str] = []
+    for grant in oauth_client.get("roleDivisions") or []:
+        if isinstance(grant, dict) and grant.get("roleId"):
+            ids.append(str(grant["roleId"]))
+    for role_id in oauth_client.get("roleIds") or []:
+        ids.append(str(role_id))
+    return list(dict.fromkeys(ids))
+
+
+def role_grants(role: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """(domain, entity, action) triples a ``DomainOrganizationRole`` grants; ``*`` = any."""
+    grants: set[tuple[str, str, str]] = set()
+    for permission in role.get("permissions") or []:
+        text = str(permission).strip()
+        parts = ["*", "*", "*"] if text == "*" else text.split(":")
+        if len(parts) == 3:
+            grants.add((parts[0], parts[1], parts[2]))
+    for policy in role.get("permissionPolicies") or []:
+        if not isinstance(policy, dict):
+            continue
+        domain = str(policy.get("domain") or "")
+        entity = str(policy.get("entityName") or "")
+        if not domain or not entity:
+            continue
+        for action in policy.get("actionSet") or []:
+            grants.add((domain, entity, str(action)))
+    return grants
+
+
+def is_granted(permission: str, grants: set[tuple[str, str, str]]) -> bool:
+    """Whether ``domain:entity:action`` is among ``grants`` (``*`` in a grant matches any)."""
+    wanted = permission.split(":")
+    return any(
+        all(g == "*" or g == w for g, w in zip(grant, wanted, strict=True))
+        for grant in grants
+        if len(wanted) == 3
+    )
 
 
 def _duration(seconds: int) -> str:

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from genesys.sandbox import (
     analytics,
+    authorization,
     console,
     control,
     notifications,
@@ -132,6 +133,7 @@ def create_app(state: SandboxState | None = None) -> web.Application:
         routing.estimated_wait_time,
     )
     app.router.add_post("/api/v2/analytics/queues/observations/query", analytics.queue_observations)
+    authorization.add_routes(app)
     webchat.add_routes(app)
     open_messaging.add_routes(app)
     notifications.add_routes(app)

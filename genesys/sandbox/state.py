@@ -57,7 +57,17 @@ class OAuthClient:
     permissions: list[str] | None = None  # None: every permission
 
     def has_permission(self, permission: str) -> bool:
-        return self.permissions is None or permission in self.permissions
+        """Granted exactly or by a wildcard (``*`` as domain, entity or action)."""
+        if self.permissions is None:
+            return True
+        wanted = permission.split(":")
+        for granted in self.permissions:
+            parts = ["*", "*", "*"] if granted == "*" else granted.split(":")
+            if len(parts) == len(wanted) and all(
+                g == "*" or g == w for g, w in zip(parts, wanted, strict=True)
+            ):
+                return True
+        return False
 
     def summary(self) -> dict[str, Any]:
         """The client without its secret."""

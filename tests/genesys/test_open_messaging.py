@@ -356,5 +356,79 @@ def test_test_connection_checks_the_integration_and_its_webhook_url(connection, 
         "https://portal.example" + om_settings.webhook_path(), WEBHOOK_SECRET, name="Bot"
     )
     findings = provider.test_connection(om_settings.endpoint)
-    assert [finding.ok for finding in findings] == [True, True, True, True], findings
+    assert [finding.ok for finding in findings] == [True, True, True, True, True], findings
     assert "Agent availability (messages)" in findings[-1].text
+
+
+CHECK_PERMISSIONS = ["oauth:client:view", "authorization:role:view"]
+
+
+@pytest.fixture
+def om_test_settings(connection, sandbox):
+    om_settings = OpenMessagingSettingsFactory(
+        integration_id=sandbox.open_integration_id,
+        queue_id=sandbox.queue_id,
+        queue_name=sandbox.queue_name,
+        node_authentication=connection,
+    )
+    sandbox.put_open_integration(
+        "https://portal.example" + om_settings.webhook_path(), WEBHOOK_SECRET, name="Bot"
+    )
+    return om_settings
+
+
+def permission_finding(om_settings) -> Any:
+    findings = om_settings.endpoint.get_provider().test_connection(om_settings.endpoint)
+    return findings[2]  # token, integration, permissions, queue, availability
+
+
+def test_test_connection_finds_every_required_permission_granted(om_test_settings, sandbox):
+    # The default sandbox client: one role granting *:*:*.
+    finding = permission_finding(om_test_settings)
+    assert finding.ok, finding
+    assert "grant all 9 required permissions" in finding.text
+    # Exactly the required ones (plus the two to read them) also do.
+    client_id = om_test_settings.node_authentication.client_id
+    listed = [*CHECK_PERMISSIONS, *open_messaging.REQUIRED_PERMISSIONS]
+    sandbox.put_client(client_id, "sandbox-secret-x", permissions=listed)
+    om_test_settings.node_authentication.client_secret = "sandbox-secret-x"
+    om_test_settings.node_authentication.save()
+    assert permission_finding(om_test_settings).ok
+
+
+def test_test_connection_names_the_missing_permissions(om_test_settings, sandbox):
+    client_id = om_test_settings.node_authentication.client_id
+    granted = [
+        *CHECK_PERMISSIONS,
+        "messaging:integration:view",
+        "conversations:message:receive",
+        "conversation:*:view",  # wildcards count: webmessaging and message
+        "analytics:*:*",
+        "routing:queue:view",
+    ]
+    sandbox.put_client(client_id, "sandbox-secret-y", permissions=granted)
+    om_test_settings.node_authentication.client_secret = "sandbox-secret-y"
+    om_test_settings.node_authentication.save()
+    finding = permission_finding(om_test_settings)
+    assert not finding.ok
+    assert "lack 2 required permissions: conversations:message:create, " in finding.text
+    assert "conversation:communication:disconnect." in finding.text
+    assert "conversation:message:view" not in finding.text
+    assert "Admin → Integrations → OAuth → your client → Roles" in finding.text
+
+
+def test_test_connection_says_when_the_client_may_not_read_its_roles(om_test_settings, sandbox):
+    client_id = om_test_settings.node_authentication.client_id
+    sandbox.put_client(
+        client_id, "sandbox-secret-z", permissions=list(open_messaging.REQUIRED_PERMISSIONS)
+    )
+    om_test_settings.node_authentication.client_secret = "sandbox-secret-z"
+    om_test_settings.node_authentication.save()
+    findings = om_test_settings.endpoint.get_provider().test_connection(om_test_settings.endpoint)
+    finding = findings[2]
+    assert not finding.ok
+    assert "Could not check the OAuth client's permissions" in finding.text
+    assert "oauth:client:view and authorization:role:view" in finding.text
+    assert "conversation:communication:disconnect" in finding.text
+    # The rest of the test still runs.
+    assert [f.ok for f in findings] == [True, True, False, True, True], findings
