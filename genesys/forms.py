@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from endpoints.forms import WriteOnlySecretField, WriteOnlySecretsMixin
 from genesys import regions
 from genesys.models import (
+    GENESYS_SETTINGS_FIELDS,
     OPEN_MESSAGING_FIELDS,
     OPEN_MESSAGING_SECRET_MIN_LENGTH,
     SESSION_DURATION_MAX,
@@ -76,16 +77,7 @@ class GenesysSettingsForm(forms.ModelForm):
 
     class Meta:
         model = GenesysSettings
-        fields = [
-            "host",
-            "organization_id",
-            "deployment_id",
-            "queue_name",
-            "queue_id",
-            "session_duration_minutes",
-            "send_profile_information",
-            "node_authentication",
-        ]
+        fields = GENESYS_SETTINGS_FIELDS
         field_classes = {"host": RegionHostField, "queue_id": QueueIdField}
         widgets = {"host": forms.Select, "queue_id": forms.TextInput(attrs={"size": 60})}
         error_messages = {

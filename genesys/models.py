@@ -255,6 +255,18 @@ def new_webhook_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+#: The web chat settings an administrator edits (the form and the API).
+GENESYS_SETTINGS_FIELDS = [
+    "host",
+    "organization_id",
+    "deployment_id",
+    "queue_name",
+    "queue_id",
+    "session_duration_minutes",
+    "send_profile_information",
+    "node_authentication",
+]
+
 #: The Open Messaging settings an administrator edits (the form, the admin and the API).
 OPEN_MESSAGING_FIELDS = [
     "host",

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from endpoints.api.serializers import ProviderSettingsSerializer, RedactedModelSerializer
 from endpoints.fields import has_secret
 from genesys.models import (
+    GENESYS_SETTINGS_FIELDS,
     OPEN_MESSAGING_FIELDS,
     GenesysSettings,
     OAuth2Connection,
@@ -44,16 +45,7 @@ class GenesysSettingsSerializer(ProviderSettingsSerializer):
 
     class Meta:
         model = GenesysSettings
-        fields = [
-            "host",
-            "organization_id",
-            "deployment_id",
-            "queue_name",
-            "queue_id",
-            "session_duration_minutes",
-            "send_profile_information",
-            "node_authentication",
-        ]
+        fields = GENESYS_SETTINGS_FIELDS
         read_only_fields = fields
 
 
