@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from endpoints.fields import EncryptedTextField
@@ -377,3 +378,24 @@ class OpenMessagingConversation(models.Model):
 
     def __str__(self) -> str:
         return self.conversation_id or self.from_id
+
+
+class OpenMessagingInbox(models.Model):
+    """A verified Open Messaging webhook call waiting for the worker, in arrival order.
+
+    The webhook view only stores the call and answers; the worker records its events in
+    the order the calls arrived (one at a time per endpoint), so two workers never swap an
+    agent's messages.
+    """
+
+    settings = models.ForeignKey(
+        OpenMessagingSettings, on_delete=models.CASCADE, related_name="inbox"
+    )
+    payload = models.JSONField()
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"Open Messaging webhook call #{self.pk}"

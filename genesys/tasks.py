@@ -4,26 +4,60 @@ payload Genesys signed; never a secret)."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from datetime import timedelta
 
 from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
 
 from endpoints.models import EndReason, HandoverStatus
 from endpoints.services import handover_end
-from genesys.models import OpenMessagingConversation
+from genesys.models import OpenMessagingConversation, OpenMessagingInbox, OpenMessagingSettings
 
 logger = logging.getLogger(__name__)
 
 
+#: Webhook calls recorded per task run; more are left to the next run.
+INBOX_BATCH = 200
+
+
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
-def om_webhook_task(settings_id: int, payload: dict[str, Any]) -> str:
-    """Record an agent message or event from the Open Messaging webhook (deduplicated by
-    Genesys message id, so Genesys's retries and a redelivered task are harmless)."""
+def om_webhook_task(settings_id: int) -> int:
+    """Record the endpoint's waiting webhook calls in arrival order; how many were recorded.
+
+    The settings row is locked meanwhile, so one worker at a time records an endpoint's
+    calls and agent messages keep their order; events are deduplicated by Genesys message
+    id, so Genesys's retries and a redelivered task are harmless.
+    """
     from genesys.om_transport import record_webhook_message
 
-    outcome = record_webhook_message(settings_id, payload)
-    logger.info("Open Messaging webhook of settings %s: %s", settings_id, outcome)
-    return outcome
+    with transaction.atomic():
+        locked = OpenMessagingSettings.objects.select_for_update().filter(pk=settings_id)
+        if not locked.exists():
+            return 0
+        calls = list(OpenMessagingInbox.objects.filter(settings_id=settings_id)[:INBOX_BATCH])
+        for call in calls:
+            outcome = record_webhook_message(settings_id, call.payload)
+            logger.info(
+                "Open Messaging webhook %s of settings %s: %s", call.pk, settings_id, outcome
+            )
+        OpenMessagingInbox.objects.filter(pk__in=[call.pk for call in calls]).delete()
+    if len(calls) == INBOX_BATCH:
+        om_webhook_task.delay(settings_id)
+    return len(calls)
+
+
+@shared_task(acks_late=True)
+def om_inbox_sweep_task() -> None:
+    """Hand waiting webhook calls a lost task left to a worker (the beat runs this)."""
+    stale = timezone.now() - timedelta(seconds=30)
+    waiting = (
+        OpenMessagingInbox.objects.filter(received_at__lt=stale)
+        .values_list("settings_id", flat=True)
+        .distinct()
+    )
+    for settings_id in waiting:
+        om_webhook_task.delay(settings_id)
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)

@@ -2,8 +2,9 @@
 conversation (signed by a Genesys workflow or data action with the same secret).
 
 Both check the signature before anything is written: an unknown token is 404, a missing
-``X-Hub-Signature-256`` 401, a wrong one 403. The work is a Celery task (Genesys wants a
-quick 200 and retries otherwise); the task takes ids and the payload, never the secret.
+``X-Hub-Signature-256`` 401, a wrong one 403. A verified agent message is stored in the
+endpoint's inbox (arrival order) and the work is a Celery task (Genesys wants a quick 200
+and retries otherwise); the task takes ids, never the secret.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from endpoints.fields import SecretUnreadable
 from genesys import tasks
-from genesys.models import OpenMessagingSettings
+from genesys.models import OpenMessagingInbox, OpenMessagingSettings
 from genesys.open_messaging import SIGNATURE_HEADER, signature_valid
 
 logger = logging.getLogger(__name__)
@@ -74,7 +75,8 @@ def message_webhook(request: HttpRequest, token: str) -> HttpResponse:
     if isinstance(verified, JsonResponse):
         return verified
     om_settings, payload = verified
-    transaction.on_commit(lambda: tasks.om_webhook_task.delay(om_settings.pk, payload))
+    OpenMessagingInbox.objects.create(settings=om_settings, payload=payload)
+    transaction.on_commit(lambda: tasks.om_webhook_task.delay(om_settings.pk))
     return HttpResponse(status=200)
 
 

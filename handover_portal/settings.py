@@ -175,6 +175,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "endpoints.tasks.relay_sweep_task",
         "schedule": RELAY_SWEEP_INTERVAL_SECONDS,
     },
+    "sweep-open-messaging-inbox": {
+        "task": "genesys.tasks.om_inbox_sweep_task",
+        "schedule": RELAY_SWEEP_INTERVAL_SECONDS,
+    },
 }
 
 # --- REST API (Django REST framework, drf-spectacular) ---

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from endpoints.models import Endpoint, Handover, HandoverEvent
 from genesys import notifications, open_messaging
-from genesys.models import OpenMessagingConversation, OpenMessagingSettings
+from genesys.models import OpenMessagingConversation, OpenMessagingInbox, OpenMessagingSettings
 from genesys.om_transport import OpenMessagingTransport, record_webhook_message
 from genesys.open_messaging import signature
 from genesys.tasks import om_end_task, om_webhook_task
@@ -167,6 +167,7 @@ def test_unsigned_or_missigned_calls_are_refused_before_any_write(
     assert (response.status_code, end.status_code) == (status, status)
     assert callbacks == []
     assert HandoverEvent.objects.count() == 0
+    assert not OpenMessagingInbox.objects.exists()
 
 
 def test_a_signature_with_another_secret_is_refused(client, om_handover):
@@ -195,16 +196,38 @@ def test_a_signed_message_is_handed_to_the_task_and_recorded_once(
         response = post(client, om_settings.webhook_path(), body, signature(WEBHOOK_SECRET, body))
         post(client, om_settings.webhook_path(), body, signature(WEBHOOK_SECRET, body))
     assert response.status_code == 200
-    assert len(delayed) == 2
-    assert delayed[0] == (om_settings.pk, json.loads(body))  # ids and payload, no secret
-    assert WEBHOOK_SECRET not in repr(delayed)
+    assert delayed == [(om_settings.pk,), (om_settings.pk,)]  # ids only, never the secret
+    assert [call.payload for call in OpenMessagingInbox.objects.all()] == [json.loads(body)] * 2
     for args in delayed:
         om_webhook_task.run(*args)
+    assert not OpenMessagingInbox.objects.exists()
     kinds = list(om_handover.events.order_by("seq").values_list("kind", "data"))
     assert kinds == [
         ("agent_joined", {"agent_name": "Alex Agent"}),
         ("agent_message", {"text": "Hi", "agent_name": "Alex Agent"}),
     ]
+
+
+def test_webhook_calls_are_recorded_in_arrival_order(om_handover):
+    om_settings = om_handover.endpoint.genesys_om_settings
+    to = {"to": {"id": om_handover.genesys_om.from_id}, "from": {"nickname": "Alex Agent"}}
+    calls = [
+        {"id": "e-1", "channel": to, "type": "Event", "events": [{"eventType": "Typing"}]},
+        {"id": "m-1", "channel": to, "type": "Text", "text": "first", "direction": "Outbound"},
+        {"id": "m-2", "channel": to, "type": "Text", "text": "second", "direction": "Outbound"},
+    ]
+    for payload in calls:
+        OpenMessagingInbox.objects.create(settings=om_settings, payload=payload)
+    assert om_webhook_task.run(om_settings.pk) == 3
+    assert list(om_handover.events.order_by("seq").values_list("kind", flat=True)) == [
+        "agent_typing",
+        "agent_joined",
+        "agent_message",
+        "agent_message",
+    ]
+    texts = om_handover.events.filter(kind="agent_message").order_by("seq")
+    assert [event.data["text"] for event in texts] == ["first", "second"]
+    assert om_webhook_task.run(om_settings.pk) == 0
 
 
 def test_typing_and_unknown_recipients(om_handover):
