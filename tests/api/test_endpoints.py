@@ -259,3 +259,10 @@ def test_etag_costs_no_extra_query(api, django_assert_num_queries):
     # Token and user, permissions (2), the endpoint with settings and connection, savepoints.
     with django_assert_num_queries(6):
         assert api.get(detail_url(endpoint), HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
+@pytest.mark.parametrize("page", ["", "0", "-1", "x", "1.5"])
+def test_a_page_that_is_not_a_page_number_is_a_400(api, page):
+    response = api.get(f"/api/v1/endpoints/?page={page}")
+    assert response.status_code == 400
+    assert "page" in response.json()
