@@ -217,10 +217,12 @@ def test_heartbeats_keep_the_stream_and_are_no_events(genesys):
 
     async def scenario() -> tuple[Recorder, int]:
         events = Recorder()
-        stream = ConversationStream(REGION, session, events, heartbeat_timeout=0.3, **FAST)
+        # Heartbeats every 0.05 s against a 1.5 s timeout: a wide margin, so a busy machine
+        # that delays a frame does not look like a dead stream.
+        stream = ConversationStream(REGION, session, events, heartbeat_timeout=1.5, **FAST)
         task = start(stream)
         await connected(genesys, stream)
-        await asyncio.sleep(0.8)
+        await asyncio.sleep(2.0)
         stream.stop()
         await asyncio.wait_for(task, TIMEOUT)
         return events, stream.connects
