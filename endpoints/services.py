@@ -27,7 +27,7 @@ from endpoints.models import (
     OutboundMessage,
     OutboxStatus,
 )
-from endpoints.models.handover import OPEN_STATUSES, DeliveryStatus
+from endpoints.models.handover import DeliveryStatus
 
 logger = logging.getLogger(__name__)
 
@@ -273,7 +273,3 @@ def handover_mark_queued(handover_id: int) -> None:
         if handover.status == HandoverStatus.STARTING:
             handover.status = HandoverStatus.QUEUED
             handover.save(update_fields=["status"])
-
-
-def handovers_open() -> Any:
-    return Handover.objects.filter(status__in=OPEN_STATUSES)

@@ -118,6 +118,17 @@ class OAuth2ConnectionForm(WriteOnlySecretsMixin, forms.ModelForm):
         return cleaned
 
 
+def _read_only_url(label: str, help_text: str) -> forms.CharField:
+    """A URL the administrator copies from the form (shown, never submitted)."""
+    return forms.CharField(
+        label=label,
+        help_text=help_text,
+        required=False,
+        disabled=True,
+        widget=forms.TextInput(attrs={"size": 90, "readonly": True}),
+    )
+
+
 class OpenMessagingSettingsForm(WriteOnlySecretsMixin, forms.ModelForm):
     """The Genesys Cloud Open Messaging part of the Handover Settings.
 
@@ -135,23 +146,17 @@ class OpenMessagingSettingsForm(WriteOnlySecretsMixin, forms.ModelForm):
             "signs every webhook call with it. Stored encrypted; never shown again."
         )
     }
-    webhook_url = forms.CharField(
-        label=_("Outbound Notification Webhook URL"),
-        required=False,
-        disabled=True,
-        widget=forms.TextInput(attrs={"size": 90, "readonly": True}),
-        help_text=_(
+    webhook_url = _read_only_url(
+        _("Outbound Notification Webhook URL"),
+        _(
             "Paste it into the Open Messaging integration in Genesys Cloud (Admin → Message → "
             "Platforms → your integration → Outbound Notification Webhook URL). Unique to this "
             "endpoint; keep it private."
         ),
     )
-    end_webhook_url = forms.CharField(
-        label=_("End-of-handover Webhook URL"),
-        required=False,
-        disabled=True,
-        widget=forms.TextInput(attrs={"size": 90, "readonly": True}),
-        help_text=_(
+    end_webhook_url = _read_only_url(
+        _("End-of-handover Webhook URL"),
+        _(
             'Optional: a Genesys workflow or data action POSTs {"conversationId": …} here, '
             "signed like the webhook, when the agent ends the conversation (see the README)."
         ),
