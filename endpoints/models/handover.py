@@ -91,9 +91,12 @@ class Handover(models.Model):
     )
     #: The sequence number of the last event; events are numbered 1, 2, … per handover.
     last_event_seq = models.PositiveIntegerField(default=0, editable=False)
-    #: While in the future, one worker is sending this handover's outbox (in order).
+    #: While in the future, the worker whose random token is ``sender_lease_owner`` alone
+    #: talks to the provider for this handover (start, outbox in order, disconnect).
+    sender_lease_owner = models.CharField(max_length=32, blank=True, editable=False)
     sender_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
-    #: While in the future, one worker is delivering this handover's events to the callback.
+    #: The same for delivering this handover's events to the callback URL.
+    callback_lease_owner = models.CharField(max_length=32, blank=True, editable=False)
     callback_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
@@ -205,6 +208,9 @@ class OutboundMessage(models.Model):
     class Kind(models.TextChoices):
         TRANSCRIPT = "transcript", _("bot transcript")
         MESSAGE = "message", _("user message")
+        #: Leave the provider's conversation: queued when the handover ends, swept like
+        #: every other row until done, so a broker outage never loses it.
+        DISCONNECT = "disconnect", _("disconnect")
 
     handover = models.ForeignKey(Handover, on_delete=models.CASCADE, related_name="outbox")
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.MESSAGE)
