@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from typing import Any, ClassVar
 
 from django import forms
@@ -16,10 +17,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 
 from endpoints.forms import WriteOnlySecretField, WriteOnlySecretsMixin
 from endpoints.models import Endpoint
+from endpoints.models.handover import OPEN_STATUSES
 from endpoints.providers import Finding, get_providers, provider_choices
 from endpoints.validators import printable
 
@@ -255,6 +258,27 @@ class EndpointAdmin(SecretFormAdminMixin, TestConnectionMixin, admin.ModelAdmin)
 
     def connection_findings(self, obj: Endpoint) -> list[Finding]:
         return obj.get_provider().test_connection(obj)
+
+    def save_model(self, request: HttpRequest, obj: Endpoint, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if not change or "handover_provider" not in form.changed_data:
+            return
+        still_open = obj.handovers.filter(status__in=OPEN_STATUSES).values("provider")
+        counts = Counter(row["provider"] for row in still_open)
+        labels = dict(provider_choices())
+        for provider_id, count in counts.items():
+            text = ngettext(
+                "%(count)d handover is still open on %(old)s: it finishes there. New handovers "
+                "use %(new)s.",
+                "%(count)d handovers are still open on %(old)s: they finish there. New "
+                "handovers use %(new)s.",
+                count,
+            ) % {
+                "count": count,
+                "old": labels.get(provider_id, provider_id),
+                "new": labels.get(obj.handover_provider, obj.handover_provider),
+            }
+            self.message_user(request, text, messages.WARNING)
 
     @admin.display(description=_("Handover Provider"), ordering="handover_provider")
     def provider_label(self, obj: Endpoint) -> str:

@@ -47,6 +47,14 @@ TRANSCRIPT_EVENTS = {
 }
 
 
+#: Who an outbox row speaks for in the transcript (the start and the disconnect are ours).
+ROW_AUTHORS = {
+    OutboundMessage.Kind.TRANSCRIPT: _("Bot transcript"),
+    OutboundMessage.Kind.START: _("Relay"),
+    OutboundMessage.Kind.DISCONNECT: _("Relay"),
+}
+
+
 @dataclass(frozen=True)
 class TranscriptLine:
     at: datetime
@@ -67,7 +75,7 @@ def transcript_lines(handover: Handover) -> list[TranscriptLine]:
             )
         if message.last_error:
             state += f" · {message.last_error}"
-        who = _("Bot transcript") if message.kind == OutboundMessage.Kind.TRANSCRIPT else _("User")
+        who = ROW_AUTHORS.get(message.kind, _("User"))
         lines.append(
             TranscriptLine(
                 message.created_at,

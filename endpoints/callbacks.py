@@ -18,6 +18,7 @@ from datetime import timedelta
 
 import requests
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from endpoints import leases, retries
@@ -50,12 +51,14 @@ def verify(
 
 def callbacks_deliver(handover_id: int) -> float | None:
     """Deliver the handover's due events; seconds until it should run again, or ``None``."""
-    if not leases.claim(handover_id, leases.CALLBACK):
-        return None
-    try:
-        return _deliver_due(handover_id)
-    finally:
-        leases.release(handover_id, leases.CALLBACK)
+    with leases.holding(handover_id, leases.CALLBACK) as lease:
+        if lease is None:
+            return None  # another worker is delivering this handover's events
+        try:
+            return _deliver_due(lease)
+        except leases.LeaseLost:
+            logger.warning("Handover %s: the callback lease was taken over; stopping", handover_id)
+            return None
 
 
 def has_due_events(handover_id: int) -> bool:
@@ -71,7 +74,8 @@ def _pending(handover_id: int):
     ).order_by("seq")
 
 
-def _deliver_due(handover_id: int) -> float | None:
+def _deliver_due(lease: leases.Lease) -> float | None:
+    handover_id = lease.handover_id
     handover = Handover.objects.select_related("endpoint").get(pk=handover_id)
     endpoint = handover.endpoint
     while True:
@@ -81,6 +85,7 @@ def _deliver_due(handover_id: int) -> float | None:
         now = timezone.now()
         if event.next_delivery_at and event.next_delivery_at > now:
             return (event.next_delivery_at - now).total_seconds()
+        lease.renew()  # a POST may take its whole timeout: start it with a full lease
         error = _post(endpoint, event)
         event.delivery_attempts += 1
         if error is None:
@@ -101,10 +106,15 @@ def _deliver_due(handover_id: int) -> float | None:
             )
             event.next_delivery_at = now + timedelta(seconds=delay)
             event.delivery_error = error
-            event.save(update_fields=["delivery_attempts", "next_delivery_at", "delivery_error"])
+            with transaction.atomic():
+                lease.renew()
+                event.save(
+                    update_fields=["delivery_attempts", "next_delivery_at", "delivery_error"]
+                )
             return delay
-        event.save(update_fields=["delivery", "delivery_attempts", "delivery_error"])
-        leases.renew(handover_id, leases.CALLBACK)
+        with transaction.atomic():
+            lease.renew()
+            event.save(update_fields=["delivery", "delivery_attempts", "delivery_error"])
 
 
 def _post(endpoint, event: HandoverEvent) -> str | None:

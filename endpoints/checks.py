@@ -76,3 +76,31 @@ def check_handover_providers(app_configs: Any = None, **kwargs: Any) -> list[che
             )
         ]
     return []
+
+
+def lease_too_short(longest_seconds: float, what: str, check_id: str) -> list[checks.CheckMessage]:
+    """An error if a worker could spend ``longest_seconds`` without renewing its lease.
+
+    A lease is renewed when a third of it has passed, before each attempt and each wait:
+    the rest of it must cover the longest attempt or wait (else another worker takes over
+    mid-call and the message is sent twice).
+    """
+    usable = settings.RELAY_LEASE_SECONDS * 2 / 3
+    if longest_seconds < usable:
+        return []
+    return [
+        checks.Error(
+            f"RELAY_LEASE_SECONDS ({settings.RELAY_LEASE_SECONDS:g}) is too short for {what} "
+            f"({longest_seconds:g} s): two-thirds of the lease must exceed it.",
+            hint=f"Set RELAY_LEASE_SECONDS above {longest_seconds * 1.5:g}, or shorten {what}.",
+            id=check_id,
+        )
+    ]
+
+
+@checks.register()
+def check_callback_lease(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    longest = settings.CALLBACK_CONNECT_TIMEOUT + settings.CALLBACK_READ_TIMEOUT
+    return lease_too_short(
+        longest, "CALLBACK_CONNECT_TIMEOUT + CALLBACK_READ_TIMEOUT", "handover_portal.E005"
+    )

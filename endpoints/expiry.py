@@ -43,9 +43,15 @@ def handovers_expire(*, now: datetime | None = None, batch_size: int = 200) -> E
         .values_list("pk", flat=True)[:batch_size]
     )
     for handover_id in expired:
-        report.expired += handover_end(handover_id=handover_id, reason=EndReason.EXPIRED)
+        report.expired += expire(handover_id, now)
     report.more = len(due_warnings) == batch_size or len(expired) == batch_size
     return report
+
+
+def expire(handover_id: int, now: datetime) -> bool:
+    """End the handover as ``expired`` if, under its row lock, it is still idle past ``now``:
+    a message that arrived after the listing keeps it open."""
+    return handover_end(handover_id=handover_id, reason=EndReason.EXPIRED, due_by=now)
 
 
 def _warn(handover_id: int, now: datetime) -> bool:

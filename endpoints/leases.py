@@ -1,12 +1,28 @@
-"""Per-handover leases: one worker at a time sends a handover's outbox (or its callbacks).
+"""Per-handover leases with an owner: one worker at a time does a handover's provider work
+(``SENDER``: its start, its outbox in order, its disconnect) or delivers its events to the
+callback URL (``CALLBACK``).
 
-A lease is a timestamp column on the handover. It is claimed with ``SELECT … FOR UPDATE
-SKIP LOCKED`` (on PostgreSQL) and a conditional update, so two workers never both get it;
-it expires by itself if its holder dies, and the next worker then takes over.
+A lease is two columns on the handover: a random owner token and an expiry. It is claimed
+with ``SELECT … FOR UPDATE SKIP LOCKED`` (on PostgreSQL) and a conditional update, so two
+workers never both get it; it expires by itself if its holder dies, and the next worker then
+takes over. Renewing, releasing and every state change the holder makes are conditional on
+its token (``Lease.renew`` in the state change's transaction): a worker whose lease was
+taken changes nothing and stops at once (``LeaseLost``).
+
+The holder renews before each outside call and between the attempts of one call
+(``keep_alive``, which the provider's HTTP layer calls), so a long series of retries never
+outlasts the lease; ``RELAY_LEASE_SECONDS`` must exceed the longest single attempt, which a
+system check verifies.
 """
 
 from __future__ import annotations
 
+import secrets
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,31 +32,106 @@ from django.utils import timezone
 
 from endpoints.models import Handover
 
-SENDER = "sender_lease_until"
-CALLBACK = "callback_lease_until"
+SENDER = "sender"
+CALLBACK = "callback"
+LEASES = (SENDER, CALLBACK)
 
 
-def claim(handover_id: int, lease: str) -> bool:
-    """Take ``lease`` on the handover if it is free; whether this caller now holds it."""
+class LeaseLost(Exception):
+    """Another worker holds the lease now: stop without changing anything."""
+
+
+def _owner(name: str) -> str:
+    return f"{name}_lease_owner"
+
+
+def _until(name: str) -> str:
+    return f"{name}_lease_until"
+
+
+def free(name: str, *, prefix: str = "") -> Q:
+    """Rows whose ``name`` lease nobody holds (``prefix``: the path to the handover)."""
     now = timezone.now()
-    free = Q(**{f"{lease}__isnull": True}) | Q(**{f"{lease}__lt": now})
+    return Q(**{f"{prefix}{_until(name)}__isnull": True}) | Q(
+        **{f"{prefix}{_until(name)}__lt": now}
+    )
+
+
+@dataclass
+class Lease:
+    """A lease this worker holds on one handover."""
+
+    handover_id: int
+    name: str
+    token: str = field(repr=False)
+    renewed_at: float = field(default_factory=time.monotonic)
+
+    def _mine(self):
+        return Handover.objects.filter(pk=self.handover_id, **{_owner(self.name): self.token})
+
+    def renew(self) -> None:
+        """Extend the lease; ``LeaseLost`` if another worker took it meanwhile.
+
+        Called inside a state change's transaction, its row lock also keeps anyone from
+        taking the lease until that change commits.
+        """
+        until = timezone.now() + timedelta(seconds=settings.RELAY_LEASE_SECONDS)
+        if self._mine().update(**{_until(self.name): until}) != 1:
+            raise LeaseLost(f"Handover {self.handover_id}: the {self.name} lease was taken over.")
+        self.renewed_at = time.monotonic()
+
+    def keep_alive(self) -> None:
+        """Renew if a third of the lease has passed since the last renewal (cheap to call)."""
+        if time.monotonic() - self.renewed_at >= settings.RELAY_LEASE_SECONDS / 3:
+            self.renew()
+
+    def release(self) -> None:
+        self._mine().update(**{_owner(self.name): "", _until(self.name): None})
+
+
+_current: ContextVar[Lease | None] = ContextVar("lease", default=None)
+
+
+def claim(handover_id: int, name: str) -> Lease | None:
+    """Take the ``name`` lease on the handover if it is free; ``None`` when another holds it."""
+    token = secrets.token_hex(16)
     with transaction.atomic():
         row = (
             Handover.objects.select_for_update(skip_locked=True)
-            .filter(free, pk=handover_id)
+            .filter(free(name), pk=handover_id)
             .values_list("pk", flat=True)
             .first()
         )
         if row is None:
-            return False
-        until = now + timedelta(seconds=settings.RELAY_LEASE_SECONDS)
-        return Handover.objects.filter(free, pk=handover_id).update(**{lease: until}) == 1
+            return None
+        until = timezone.now() + timedelta(seconds=settings.RELAY_LEASE_SECONDS)
+        taken = Handover.objects.filter(free(name), pk=handover_id).update(
+            **{_owner(name): token, _until(name): until}
+        )
+    return Lease(handover_id, name, token) if taken == 1 else None
 
 
-def renew(handover_id: int, lease: str) -> None:
-    until = timezone.now() + timedelta(seconds=settings.RELAY_LEASE_SECONDS)
-    Handover.objects.filter(pk=handover_id).update(**{lease: until})
+@contextmanager
+def holding(handover_id: int, name: str) -> Iterator[Lease | None]:
+    """Hold the lease for the block (``None``: another worker holds it); released after."""
+    lease = claim(handover_id, name)
+    if lease is None:
+        yield None
+        return
+    reset = _current.set(lease)
+    try:
+        yield lease
+    finally:
+        _current.reset(reset)
+        lease.release()
 
 
-def release(handover_id: int, lease: str) -> None:
-    Handover.objects.filter(pk=handover_id).update(**{lease: None})
+def keep_alive() -> None:
+    """Renew the lease this worker holds, if any, when due; ``LeaseLost`` if it was taken.
+
+    Called by outside-call layers (the Genesys HTTP client) before each attempt and each
+    wait, so a call of many retries keeps its lease.
+    """
+    lease = _current.get()
+    if lease is not None:
+        lease.keep_alive()

@@ -1,9 +1,18 @@
-"""The relay's outbox: user messages reach the agent once each, in the order they were sent.
+"""The relay's outbox: everything a handover asks of its provider, once each and in order.
 
-One worker at a time sends a handover's outbox (the sender lease), oldest first. Each
-attempt is recorded (``sending``) before the provider is called, so if the worker dies
-mid-send the next one knows the outcome is unknown and asks the provider whether the
-message arrived (``find_sent``) instead of sending it twice.
+A handover's outbox holds its provider work as rows: the start (create the provider's
+conversation), the transcript and the user's messages, and the disconnect once it ends.
+One worker at a time works through it (the sender lease), oldest first, so messages reach
+the agent in the order the user sent them whatever the number of workers. Each attempt is
+recorded (``sending``) before the provider is called, so if the worker dies mid-send the
+next one knows the outcome is unknown and asks the provider whether the message arrived
+(``find_sent``) instead of sending it twice.
+
+Whatever fails in a provider call counts as an attempt against ``RELAY_MAX_ATTEMPTS``:
+a transport's typed errors say how to go on; anything else (an unreadable secret, a
+provider no longer configured) is a temporary failure, logged by type, never by message.
+The transport is the one of the provider the handover started with (``Handover.provider``),
+so switching an endpoint's provider never strands a handover that is open.
 """
 
 from __future__ import annotations
@@ -16,11 +25,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from endpoints import leases, retries
+from endpoints.leases import Lease, LeaseLost
 from endpoints.models import EndReason, EventKind, Handover, HandoverStatus, OutboundMessage
 from endpoints.models.handover import OutboxStatus
-from endpoints.services import handover_end, handover_event_record
+from endpoints.providers import get_provider
+from endpoints.services import handover_end, handover_event_record, mark_queued
 from endpoints.transports import (
     ConversationOver,
+    HandoverTransport,
     PermanentFailure,
     TemporaryFailure,
     TransportError,
@@ -29,133 +41,229 @@ from endpoints.transports import (
 
 logger = logging.getLogger(__name__)
 
+Kind = OutboundMessage.Kind
 UNSENT = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+#: The rows each status lets the worker act on (the start first, the disconnect last).
+DUE_KINDS = {
+    HandoverStatus.STARTING: (Kind.START,),
+    HandoverStatus.QUEUED: (Kind.TRANSCRIPT, Kind.MESSAGE),
+    HandoverStatus.ACTIVE: (Kind.TRANSCRIPT, Kind.MESSAGE),
+    HandoverStatus.ENDED: (Kind.DISCONNECT,),
+}
+
+
+def transport_for(handover: Handover) -> HandoverTransport:
+    """The transport of the provider the handover started with (not the endpoint's now)."""
+    return get_provider(handover.provider).get_transport()
 
 
 def outbox_send(handover_id: int) -> float | None:
-    """Send the handover's due outbox messages in order.
+    """Do the handover's due provider work in order.
 
-    Returns in how many seconds to run again (a message waits for a retry), or ``None``.
+    Returns in how many seconds to run again (a row waits for a retry), or ``None``.
     """
-    if not leases.claim(handover_id, leases.SENDER):
-        return None  # another worker is sending this handover's outbox
-    try:
-        return _send_due(handover_id)
-    finally:
-        leases.release(handover_id, leases.SENDER)
+    with leases.holding(handover_id, leases.SENDER) as lease:
+        if lease is None:
+            return None  # another worker is on this handover
+        try:
+            return _send_due(lease)
+        except LeaseLost:
+            logger.warning("Handover %s: the sender lease was taken over; stopping", handover_id)
+            return None
+
+
+def next_row(handover: Handover) -> OutboundMessage | None:
+    """The row the worker acts on next, if any (due or waiting for its retry)."""
+    kinds = DUE_KINDS[HandoverStatus(handover.status)]
+    return (
+        OutboundMessage.objects.filter(handover=handover, status__in=UNSENT, kind__in=kinds)
+        .order_by("pk")
+        .first()
+    )
 
 
 def has_due_messages(handover_id: int) -> bool:
-    now = timezone.now()
-    unsent = OutboundMessage.objects.filter(handover_id=handover_id, status__in=UNSENT)
-    first = unsent.order_by("pk").first()
-    return first is not None and (first.next_attempt_at is None or first.next_attempt_at <= now)
+    handover = Handover.objects.filter(pk=handover_id).first()
+    row = next_row(handover) if handover else None
+    return row is not None and (
+        row.next_attempt_at is None or row.next_attempt_at <= timezone.now()
+    )
 
 
-def _send_due(handover_id: int) -> float | None:
+def _send_due(lease: Lease) -> float | None:
     while True:
-        handover = Handover.objects.select_related("endpoint").get(pk=handover_id)
-        if handover.status not in (HandoverStatus.QUEUED, HandoverStatus.ACTIVE):
-            return None  # not started yet (the start task sends then) or ended
-        message = handover.outbox.filter(status__in=UNSENT).order_by("pk").first()
-        if message is None:
+        handover = Handover.objects.select_related("endpoint").get(pk=lease.handover_id)
+        row = next_row(handover)
+        if row is None:
             return None
         now = timezone.now()
-        if message.next_attempt_at and message.next_attempt_at > now:
-            return (message.next_attempt_at - now).total_seconds()
-        transport = handover.endpoint.get_provider().get_transport()
+        if row.next_attempt_at and row.next_attempt_at > now:
+            return (row.next_attempt_at - now).total_seconds()
         try:
-            if message.status == OutboxStatus.SENDING and _arrived(transport, handover, message):
+            transport = transport_for(handover)
+            if row.status == OutboxStatus.SENDING and _arrived(lease, transport, handover, row):
                 continue
-            _begin_attempt(message)
-            remote_id = transport.send(handover, message)
+            _begin_attempt(lease, row)
+            remote_id = _perform(transport, handover, row)
+        except LeaseLost:
+            raise
         except ConversationOver as error:
-            handover_end(
-                handover_id=handover_id,
-                reason=EndReason.AGENT_LEFT,
-                detail=str(error),
-                disconnect=False,
-            )
-            return None
+            _conversation_over(lease, handover, row, str(error))
+            continue
         except PermanentFailure as error:
-            _fail(handover, message, str(error))
+            _fail(lease, handover, row, str(error), disconnect=False)
             continue
         except UnknownOutcome as error:
-            return _retry_later(handover, message, error, keep_sending=True)
+            return _retry_later(lease, handover, row, error, keep_sending=True)
         except TemporaryFailure as error:
-            return _retry_later(handover, message, error, keep_sending=False)
-        _mark_sent(message, remote_id)
-        leases.renew(handover_id, leases.SENDER)
+            return _retry_later(lease, handover, row, error, keep_sending=False)
+        except Exception as error:  # every failure counts as an attempt
+            logger.warning(
+                "Outbox row %s of handover %s: unexpected %s in the provider call",
+                row.pk, handover.public_id, type(error).__name__,
+            )  # fmt: skip
+            failure = TemporaryFailure(
+                f"Unexpected error in the provider call ({type(error).__name__})."
+            )
+            return _retry_later(lease, handover, row, failure, keep_sending=True)
+        _mark_done(lease, row, remote_id)
 
 
-def _arrived(transport: object, handover: Handover, message: OutboundMessage) -> bool:
-    """After an attempt whose outcome is unknown: did it arrive? If so, record it sent."""
-    remote_id = transport.find_sent(handover, message)  # type: ignore[attr-defined]
+def _perform(transport: HandoverTransport, handover: Handover, row: OutboundMessage) -> str:
+    if row.kind == Kind.START:
+        transport.start(handover)
+        return ""
+    if row.kind == Kind.DISCONNECT:
+        transport.end(handover)
+        return ""
+    return transport.send(handover, row)
+
+
+def _arrived(
+    lease: Lease, transport: HandoverTransport, handover: Handover, row: OutboundMessage
+) -> bool:
+    """After an attempt whose outcome is unknown: did it arrive? If so, record it sent.
+
+    Only messages are looked for: a start and a disconnect are idempotent.
+    """
+    if row.kind not in (Kind.TRANSCRIPT, Kind.MESSAGE):
+        return False
+    lease.keep_alive()
+    remote_id = transport.find_sent(handover, row)
     if remote_id is None:
         return False
-    logger.info("Outbox message %s had arrived before; not sending it again", message.pk)
-    _mark_sent(message, remote_id)
+    logger.info("Outbox message %s had arrived before; not sending it again", row.pk)
+    _mark_done(lease, row, remote_id)
     return True
 
 
-def _begin_attempt(message: OutboundMessage) -> None:
-    message.status = OutboxStatus.SENDING
-    message.attempts += 1
-    message.attempt_started_at = timezone.now()
-    message.save(update_fields=["status", "attempts", "attempt_started_at"])
+def _begin_attempt(lease: Lease, row: OutboundMessage) -> None:
+    with transaction.atomic():
+        lease.renew()
+        row.status = OutboxStatus.SENDING
+        row.attempts += 1
+        row.attempt_started_at = timezone.now()
+        row.save(update_fields=["status", "attempts", "attempt_started_at"])
 
 
-def _mark_sent(message: OutboundMessage, remote_id: str) -> None:
-    message.status = OutboxStatus.SENT
-    message.remote_id = remote_id[:255]
-    message.sent_at = timezone.now()
-    message.last_error = ""
-    message.save(update_fields=["status", "remote_id", "sent_at", "last_error"])
+def _mark_done(lease: Lease, row: OutboundMessage, remote_id: str) -> None:
+    with transaction.atomic():
+        lease.renew()
+        row.status = OutboxStatus.SENT
+        row.remote_id = remote_id[:255]
+        row.sent_at = timezone.now()
+        row.last_error = ""
+        row.save(update_fields=["status", "remote_id", "sent_at", "last_error"])
+        if row.kind == Kind.START:
+            mark_queued(lease.handover_id)
+
+
+def _conversation_over(lease: Lease, handover: Handover, row: OutboundMessage, reason: str) -> None:
+    """The provider's conversation has ended: the agent left (or it never started)."""
+    if row.kind == Kind.DISCONNECT:
+        _mark_done(lease, row, "")  # nothing left to leave
+        return
+    with transaction.atomic():
+        lease.renew()
+        handover_end(
+            handover_id=handover.pk,
+            reason=EndReason.ERROR if row.kind == Kind.START else EndReason.AGENT_LEFT,
+            detail=reason,
+            disconnect=False,
+        )
 
 
 def _retry_later(
-    handover: Handover, message: OutboundMessage, error: TransportError, *, keep_sending: bool
+    lease: Lease,
+    handover: Handover,
+    row: OutboundMessage,
+    error: TransportError,
+    *,
+    keep_sending: bool,
 ) -> float | None:
-    if message.attempts >= settings.RELAY_MAX_ATTEMPTS:
+    if _exhausted(row):
         if keep_sending:
             # One last look before giving up: the message may have arrived after all.
             try:
-                transport = handover.endpoint.get_provider().get_transport()
-                if _arrived(transport, handover, message):
+                if _arrived(lease, transport_for(handover), handover, row):
                     return 0.0
-            except TransportError:
+            except LeaseLost:
+                raise
+            except Exception:  # noqa: S110 (giving up anyway)
                 pass
-        _fail(handover, message, str(error))
+        _fail(lease, handover, row, str(error), disconnect=True)
         return 0.0
     delay = error.retry_after
     if delay is None:
         delay = retries.backoff_seconds(
-            message.attempts,
+            row.attempts,
             base=settings.RELAY_BACKOFF_SECONDS,
             cap=settings.RELAY_BACKOFF_MAX_SECONDS,
         )
-    message.status = OutboxStatus.SENDING if keep_sending else OutboxStatus.PENDING
-    message.next_attempt_at = timezone.now() + timedelta(seconds=delay)
-    message.last_error = str(error)[:500]
-    message.save(update_fields=["status", "next_attempt_at", "last_error"])
+    with transaction.atomic():
+        lease.renew()
+        row.status = OutboxStatus.SENDING if keep_sending else OutboxStatus.PENDING
+        row.next_attempt_at = timezone.now() + timedelta(seconds=delay)
+        row.last_error = str(error)[:500]
+        row.save(update_fields=["status", "next_attempt_at", "last_error"])
     logger.warning(
-        "Outbox message %s of handover %s: attempt %s failed (%s); retrying in %.2f s",
-        message.pk, handover.public_id, message.attempts, type(error).__name__, delay,
+        "Outbox %s #%s of handover %s: attempt %s failed (%s); retrying in %.2f s",
+        row.kind, row.pk, handover.public_id, row.attempts, type(error).__name__, delay,
     )  # fmt: skip
     return delay
 
 
-def _fail(handover: Handover, message: OutboundMessage, reason: str) -> None:
-    """Give up on a message: mark it failed (the admin shows it) and tell the channel."""
+def _exhausted(row: OutboundMessage) -> bool:
+    """Whether to give up: a disconnect keeps trying for a window, the rest for attempts."""
+    if row.kind == Kind.DISCONNECT:
+        window = timedelta(seconds=settings.RELAY_DISCONNECT_WINDOW_SECONDS)
+        return timezone.now() >= row.created_at + window
+    return row.attempts >= settings.RELAY_MAX_ATTEMPTS
+
+
+def _fail(
+    lease: Lease, handover: Handover, row: OutboundMessage, reason: str, *, disconnect: bool
+) -> None:
+    """Give up on a row: mark it failed (the admin shows it) and say so where it matters:
+    the channel hears ``message_failed``; a start that failed ends the handover (and, when
+    its outcome is unknown, ``disconnect`` leaves whatever conversation it may have made)."""
     with transaction.atomic():
-        message.status = OutboxStatus.FAILED
-        message.last_error = reason[:500]
-        message.save(update_fields=["status", "last_error"])
-        if message.kind == OutboundMessage.Kind.MESSAGE:
+        lease.renew()
+        row.status = OutboxStatus.FAILED
+        row.last_error = reason[:500]
+        row.save(update_fields=["status", "last_error"])
+        if row.kind == Kind.MESSAGE:
             handover_event_record(
                 handover_id=handover.pk,
                 kind=EventKind.MESSAGE_FAILED,
-                data={"client_message_id": message.client_message_id, "reason": reason[:500]},
-                external_id=f"failed:{message.pk}",
+                data={"client_message_id": row.client_message_id, "reason": reason[:500]},
+                external_id=f"failed:{row.pk}",
             )
-    logger.warning("Outbox message %s of handover %s failed", message.pk, handover.public_id)
+        elif row.kind == Kind.START:
+            handover_end(
+                handover_id=handover.pk,
+                reason=EndReason.ERROR,
+                detail=reason,
+                disconnect=disconnect,
+            )
+    logger.warning("Outbox %s #%s of handover %s failed", row.kind, row.pk, handover.public_id)

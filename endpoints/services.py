@@ -43,10 +43,29 @@ class HandoverClosed(Exception):
     """The handover has ended; nothing more can be sent to it (an API 409)."""
 
 
+#: The text of the outbox rows that are provider steps rather than messages.
+START_TEXT = "Create the provider's conversation."
+DISCONNECT_TEXT = "Leave the provider's conversation."
+
+
 def _tasks() -> Any:
     from endpoints import tasks  # the tasks module imports this one
 
     return tasks
+
+
+def enqueue_after_commit(task_name: str, *args: Any) -> None:
+    """Hand work to a worker once the transaction commits, without failing the caller.
+
+    What is committed is already safe in the database (the outbox, the events): if the
+    broker cannot take the task now, the sweeper enqueues it later, so a broker outage is
+    logged and the caller (an API request) still gets its answer.
+    """
+
+    def publish() -> None:
+        getattr(_tasks(), task_name).delay(*args)
+
+    transaction.on_commit(publish, robust=True)
 
 
 def lock_handover(handover_id: int) -> Handover:
@@ -131,10 +150,19 @@ def handover_start(
                 raise
             return existing, False
         OutboundMessage.objects.bulk_create(
-            OutboundMessage(handover=handover, kind=OutboundMessage.Kind.TRANSCRIPT, text=text)
-            for text in transcript_messages(transcript or [])
+            [
+                OutboundMessage(
+                    handover=handover, kind=OutboundMessage.Kind.START, text=START_TEXT
+                ),
+                *(
+                    OutboundMessage(
+                        handover=handover, kind=OutboundMessage.Kind.TRANSCRIPT, text=text
+                    )
+                    for text in transcript_messages(transcript or [])
+                ),
+            ]
         )
-        transaction.on_commit(lambda: _tasks().handover_start_task.delay(handover.pk))
+        enqueue_after_commit("outbox_send_task", handover.pk)
     logger.info("Handover %s started on endpoint %s", handover.public_id, endpoint.pk)
     return handover, True
 
@@ -164,7 +192,7 @@ def handover_message_add(
         )
         reset_idle_clock(locked, timezone.now())
         locked.save(update_fields=["last_activity_at", "expires_at", "warn_at"])
-        transaction.on_commit(lambda: _tasks().outbox_send_task.delay(locked.pk))
+        enqueue_after_commit("outbox_send_task", locked.pk)
     return message, True
 
 
@@ -172,7 +200,7 @@ def handover_typing(*, handover: Handover) -> None:
     """The user is typing: tell the agent, best effort (no outbox, no retry, no order)."""
     if not handover.is_open:
         raise HandoverClosed(f"The handover has ended ({handover.get_end_reason_display()}).")
-    transaction.on_commit(lambda: _tasks().handover_typing_task.delay(handover.pk))
+    enqueue_after_commit("handover_typing_task", handover.pk)
 
 
 def handover_event_record(
@@ -225,7 +253,7 @@ def record_event(
         next_delivery_at=timezone.now() if callback else None,
     )
     if callback:
-        transaction.on_commit(lambda: _tasks().callbacks_deliver_task.delay(handover.pk))
+        enqueue_after_commit("callbacks_deliver_task", handover.pk)
     return event
 
 
@@ -236,15 +264,21 @@ def handover_end(
     ended_by: AbstractBaseUser | None = None,
     detail: str = "",
     disconnect: bool = True,
+    due_by: datetime | None = None,
 ) -> bool:
     """End a handover once: record ``ended`` and, unless the provider ended it, leave the
     provider's conversation (so no agent is left with an abandoned chat). ``False`` when it
-    had already ended.
+    had already ended, or (``due_by``: an expiry) when it is no longer due at that time.
+
+    The disconnect is an outbox row written in the same transaction: a broker outage or a
+    provider failing for a while delays it, never loses it.
     """
     with transaction.atomic():
         handover = lock_handover(handover_id)
         if not handover.is_open:
             return False
+        if due_by is not None and (handover.expires_at is None or handover.expires_at > due_by):
+            return False  # a message reset the idle clock after the expiry listed it
         now = timezone.now()
         handover.status = HandoverStatus.ENDED
         handover.end_reason = reason
@@ -261,12 +295,15 @@ def handover_end(
             status=OutboxStatus.FAILED, last_error="The handover ended before it was sent."
         )
         if disconnect:
-            transaction.on_commit(lambda: _tasks().handover_disconnect_task.delay(handover.pk))
+            OutboundMessage.objects.create(
+                handover=handover, kind=OutboundMessage.Kind.DISCONNECT, text=DISCONNECT_TEXT
+            )
+            enqueue_after_commit("outbox_send_task", handover.pk)
     logger.info("Handover %s ended: %s", handover.public_id, reason)
     return True
 
 
-def handover_mark_queued(handover_id: int) -> None:
+def mark_queued(handover_id: int) -> None:
     """The provider's conversation exists: the handover waits for an agent."""
     with transaction.atomic():
         handover = lock_handover(handover_id)

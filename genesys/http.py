@@ -18,7 +18,7 @@ import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
-from endpoints import retries
+from endpoints import leases, retries
 from endpoints.validators import printable
 from genesys import errors
 
@@ -79,6 +79,7 @@ def send(
     path = urlsplit(url).path
     for attempt in range(1, attempts + 1):
         last = attempt == attempts
+        leases.keep_alive()  # a worker's lease outlasts every attempt, however many
         try:
             response = session().request(method, url, timeout=timeout, **kwargs)
         except requests.ConnectTimeout:
@@ -107,6 +108,7 @@ def send(
                 attempts,
                 delay,
             )
+            leases.keep_alive()
             time.sleep(delay)
             continue
         if last or not retryable:
@@ -121,6 +123,7 @@ def send(
             attempts,
             delay,
         )
+        leases.keep_alive()
         time.sleep(delay)
     if response.ok:
         return response

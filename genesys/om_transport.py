@@ -132,18 +132,13 @@ class OpenMessagingTransport(HandoverTransport):
         if message.attempt_started_at is None or not conversation.conversation_id:
             return None
         om_settings = _settings(handover)
-        already_sent = frozenset(
-            handover.outbox.exclude(pk=message.pk)
-            .exclude(remote_id="")
-            .values_list("remote_id", flat=True)
-        )
         try:
             return open_messaging.find_sent_message(
                 open_messaging.client_for(om_settings),
                 conversation.conversation_id,
                 message.text,
                 since=message.attempt_started_at,
-                already_sent=already_sent,
+                already_sent=message.other_remote_ids(),
             )
         except errors.GenesysError as error:
             raise _translate(error, sent=False) from None

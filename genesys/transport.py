@@ -153,7 +153,12 @@ class WebChatTransport(HandoverTransport):
             return None
         try:
             return webchat.find_sent_message(
-                region, session, message.text, since=message.attempt_started_at
+                region,
+                session,
+                message.text,
+                since=message.attempt_started_at,
+                already_sent=message.other_remote_ids(),
+                stop_at=message.previous_remote_id(),
             )
         except errors.GenesysError as error:
             raise _translate(error, sent=False) from None

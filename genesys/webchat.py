@@ -224,14 +224,22 @@ def disconnect(region: Region, session: WebChatSession) -> None:
 
 
 def find_sent_message(
-    region: Region, session: WebChatSession, body: str, *, since: datetime
+    region: Region,
+    session: WebChatSession,
+    body: str,
+    *,
+    since: datetime,
+    already_sent: frozenset[str] = frozenset(),
+    stop_at: str | None = None,
 ) -> str | None:
     """The id of our own message with this ``body`` sent at or after ``since``, or ``None``.
 
     For a send whose outcome is unknown (a timeout, a 5xx): Genesys has no idempotency key
     for guest messages, so look in the history before sending again. ``since`` is widened by
-    ``CLOCK_SKEW``. Reads the history newest first and stops at the first older message; of
-    several matches it returns the newest.
+    ``CLOCK_SKEW``. Reads the history newest first and stops at the first older message, or
+    at ``stop_at`` (the previous outbox row's message: anything older was sent before it);
+    ids in ``already_sent`` belong to other outbox rows and are never taken, so "yes" after
+    "yes" is not mistaken for the first one. Of several matches it returns the newest.
     """
     cutoff = since - CLOCK_SKEW
     cursor: str | None = None
@@ -241,16 +249,18 @@ def find_sent_message(
             params["before"] = cursor
         page, more = _history_page(region, session, params)
         for message in page:
+            message_id = str(message.get("id"))
             at = parse_timestamp(message.get("timestamp"))
-            if at is not None and at < cutoff:
+            if (at is not None and at < cutoff) or (stop_at and message_id == stop_at):
                 return None
             sender = message.get("sender") or {}
             if (
                 sender.get("id") == session.member_id
                 and message.get("body") == body
                 and at is not None
+                and message_id not in already_sent
             ):
-                return str(message.get("id"))
+                return message_id
         if not more:
             return None
         cursor = str(page[-1].get("id"))

@@ -199,13 +199,16 @@ class OutboxStatus(models.TextChoices):
 
 
 class OutboundMessage(models.Model):
-    """The relay's outbox: a user message (or transcript line) on its way to the agent.
+    """The relay's outbox: a handover's provider work, in order: its start, the transcript
+    and the user's messages on their way to the agent, and its disconnect.
 
-    Stored in the transaction of the API call that accepted it, then sent by a worker in
+    Stored in the transaction of the API call that asked for it, then done by a worker in
     order per handover; ``client_message_id`` makes a retried API call a no-op.
     """
 
     class Kind(models.TextChoices):
+        #: Create the provider's conversation: the first row, acted on while ``starting``.
+        START = "start", _("start")
         TRANSCRIPT = "transcript", _("bot transcript")
         MESSAGE = "message", _("user message")
         #: Leave the provider's conversation: queued when the handover ends, swept like
@@ -246,3 +249,19 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk}"
+
+    def _siblings_sent(self) -> models.QuerySet[OutboundMessage]:
+        return OutboundMessage.objects.filter(handover_id=self.handover_id).exclude(
+            Q(remote_id="") | Q(pk=self.pk)
+        )
+
+    def other_remote_ids(self) -> frozenset[str]:
+        """The provider's ids recorded for the handover's other rows: reconciling an unknown
+        outcome must never take one of them for this row (the same text sent twice)."""
+        return frozenset(self._siblings_sent().values_list("remote_id", flat=True))
+
+    def previous_remote_id(self) -> str | None:
+        """The provider's id of the last row sent before this one: anything older than it
+        in the provider's history cannot be this row."""
+        earlier = self._siblings_sent().filter(pk__lt=self.pk).order_by("-pk")
+        return earlier.values_list("remote_id", flat=True).first()

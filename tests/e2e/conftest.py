@@ -25,15 +25,20 @@ from handover_portal.celery import app
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("E2E_REDIS_URL", "redis://127.0.0.1:6379/15")
 
-#: Fast retries and leases, so failure scenarios finish in seconds.
+#: Fast retries and leases, so failure scenarios finish in seconds (two-thirds of the lease
+#: still outlast one attempt and one wait, as the system checks require).
 FAST = {
     "GENESYS_HTTP_BACKOFF_SECONDS": "0.01",
     "GENESYS_HTTP_BACKOFF_MAX_SECONDS": "0.05",
     "GENESYS_HTTP_MAX_ATTEMPTS": "3",
-    "GENESYS_HTTP_READ_TIMEOUT": "3",
+    "GENESYS_HTTP_CONNECT_TIMEOUT": "1",
+    "GENESYS_HTTP_READ_TIMEOUT": "2",
+    "GENESYS_HTTP_RETRY_AFTER_MAX_SECONDS": "2",
     "RELAY_BACKOFF_SECONDS": "0.05",
     "RELAY_BACKOFF_MAX_SECONDS": "0.2",
-    "RELAY_LEASE_SECONDS": "3",
+    "RELAY_LEASE_SECONDS": "5",
+    "CALLBACK_CONNECT_TIMEOUT": "1",
+    "CALLBACK_READ_TIMEOUT": "2",
     "CALLBACK_BACKOFF_SECONDS": "0.05",
     "CALLBACK_BACKOFF_MAX_SECONDS": "0.2",
     "GENESYS_RELAY_POLL_SECONDS": "0.2",

@@ -113,7 +113,7 @@ def test_before_the_conversation_is_known_the_first_message_is_sent_again(handov
     handover_message_add(handover=handover, text="hello", client_message_id="1")
     drain(handover)
     assert texts(sandbox) == ["hello"]
-    message = OutboundMessage.objects.get()
+    message = OutboundMessage.objects.get(kind="message")
     assert (message.status, message.attempts) == ("sent", 2)
     bodies = [r["json"]["channel"]["messageId"] for r in sandbox.requests(inbound_path(sandbox))]
     assert len(set(bodies)) == 1

@@ -62,7 +62,7 @@ def test_a_503_on_send_is_an_unknown_outcome_checked_before_resending(genesys, h
     genesys.add_fault(SEND_PATH.format(cid=cid), method="POST", status=503, times=1)
     handover_message_add(handover=handover, text="hello", client_message_id="1")
     delay = outbox_send(handover.pk)
-    message = OutboundMessage.objects.get()
+    message = OutboundMessage.objects.get(kind="message")
     assert delay is not None
     assert (message.status, message.attempts) == ("sending", 1)
     drain(handover)
@@ -81,7 +81,7 @@ def test_a_message_that_arrived_despite_a_timeout_is_not_sent_again(genesys, han
     wait_for(lambda: texts(genesys, handover), what="the slow send to land in the sandbox")
     drain(handover)
     assert texts(genesys, handover) == ["only once"]
-    assert OutboundMessage.objects.get().status == "sent"
+    assert OutboundMessage.objects.get(kind="message").status == "sent"
 
 
 def test_a_refused_message_fails_and_the_channel_is_told(genesys, handover):
@@ -90,7 +90,7 @@ def test_a_refused_message_fails_and_the_channel_is_told(genesys, handover):
     handover_message_add(handover=handover, text="refused", client_message_id="bad")
     handover_message_add(handover=handover, text="fine", client_message_id="good")
     drain(handover)
-    assert list(OutboundMessage.objects.order_by("pk").values_list("status", flat=True)) == [
+    assert list(OutboundMessage.objects.filter(kind="message").order_by("pk").values_list("status", flat=True)) == [
         "failed",
         "sent",
     ]
@@ -106,7 +106,7 @@ def test_429_waits_for_retry_after(genesys, handover):
     handover_message_add(handover=handover, text="later", client_message_id="1")
     delay = outbox_send(handover.pk)
     assert delay == pytest.approx(7, abs=0.5)
-    message = OutboundMessage.objects.get()
+    message = OutboundMessage.objects.get(kind="message")
     assert message.status == "pending"
 
 
@@ -116,7 +116,7 @@ def test_giving_up_after_the_configured_attempts(genesys, handover, settings):
     genesys.add_fault(SEND_PATH.format(cid=cid), method="POST", status=503, times=10)
     handover_message_add(handover=handover, text="doomed", client_message_id="1")
     drain(handover)
-    message = OutboundMessage.objects.get()
+    message = OutboundMessage.objects.get(kind="message")
     assert (message.status, message.attempts) == ("failed", 2)
     assert handover.events.filter(kind="message_failed").count() == 1
 
@@ -129,16 +129,17 @@ def test_a_send_after_the_agent_ended_ends_the_handover(genesys, handover):
     drain(handover)
     handover.refresh_from_db()
     assert (handover.status, handover.end_reason) == ("ended", "agent_left")
-    assert OutboundMessage.objects.get().status == "failed"
+    assert OutboundMessage.objects.get(kind="message").status == "failed"
 
 
 def test_one_sender_at_a_time(genesys, handover):
     from endpoints import leases
 
-    assert leases.claim(handover.pk, leases.SENDER)
+    lease = leases.claim(handover.pk, leases.SENDER)
+    assert lease is not None
     handover_message_add(handover=handover, text="waits", client_message_id="1")
     assert outbox_send(handover.pk) is None
-    assert OutboundMessage.objects.get().status == "pending"
-    leases.release(handover.pk, leases.SENDER)
+    assert OutboundMessage.objects.get(kind="message").status == "pending"
+    lease.release()
     drain(handover)
     assert texts(genesys, handover) == ["waits"]
