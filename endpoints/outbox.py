@@ -34,7 +34,6 @@ from endpoints.transports import (
     ConversationOver,
     HandoverTransport,
     PermanentFailure,
-    TemporaryFailure,
     TransportError,
     UnknownOutcome,
 )
@@ -99,34 +98,47 @@ def _send_due(lease: Lease) -> float | None:
         now = timezone.now()
         if row.next_attempt_at and row.next_attempt_at > now:
             return (row.next_attempt_at - now).total_seconds()
+        begun, in_doubt = False, row.status == OutboxStatus.SENDING
         try:
             transport = transport_for(handover)
             if row.status == OutboxStatus.SENDING and _arrived(lease, transport, handover, row):
                 continue
             _begin_attempt(lease, row)
+            begun = True
             remote_id = _perform(transport, handover, row)
         except LeaseLost:
             raise
-        except ConversationOver as error:
-            _conversation_over(lease, handover, row, str(error))
-            continue
-        except PermanentFailure as error:
-            _fail(lease, handover, row, str(error), disconnect=False)
-            continue
-        except UnknownOutcome as error:
-            return _retry_later(lease, handover, row, error, keep_sending=True)
-        except TemporaryFailure as error:
-            return _retry_later(lease, handover, row, error, keep_sending=False)
         except Exception as error:  # every failure counts as an attempt
-            logger.warning(
-                "Outbox row %s of handover %s: unexpected %s in the provider call",
-                row.pk, handover.public_id, type(error).__name__,
-            )  # fmt: skip
-            failure = TemporaryFailure(
-                f"Unexpected error in the provider call ({type(error).__name__})."
-            )
-            return _retry_later(lease, handover, row, failure, keep_sending=True)
+            if not begun:  # failed before the call (no transport, the check before a resend)
+                _begin_attempt(lease, row)
+            # Still in doubt if the check of an earlier unknown outcome is what failed.
+            delay = _after_failure(lease, handover, row, error, in_doubt=in_doubt and not begun)
+            if delay is None:
+                continue
+            return delay
         _mark_done(lease, row, remote_id)
+
+
+def _after_failure(
+    lease: Lease, handover: Handover, row: OutboundMessage, error: Exception, *, in_doubt: bool
+) -> float | None:
+    """Record a failed attempt; seconds until the row is due again, or ``None`` to go on."""
+    if isinstance(error, ConversationOver):
+        _conversation_over(lease, handover, row, str(error))
+        return None
+    if isinstance(error, PermanentFailure):
+        _fail(lease, handover, row, str(error), disconnect=False)
+        return None
+    if isinstance(error, UnknownOutcome):
+        return _retry_later(lease, handover, row, error, keep_sending=True)
+    if isinstance(error, TransportError):
+        return _retry_later(lease, handover, row, error, keep_sending=in_doubt)
+    logger.warning(
+        "Outbox row %s of handover %s: unexpected %s in the provider call",
+        row.pk, handover.public_id, type(error).__name__,
+    )  # fmt: skip
+    failure = UnknownOutcome(f"Unexpected error in the provider call ({type(error).__name__}).")
+    return _retry_later(lease, handover, row, failure, keep_sending=True)
 
 
 def _perform(transport: HandoverTransport, handover: Handover, row: OutboundMessage) -> str:

@@ -121,7 +121,8 @@ def test_profile_is_sent_only_when_allowed(e2e, sandbox, om_settings, send_profi
     [body] = [request["json"] for request in inbound]
     sender = body["channel"]["from"]
     assert sender["idType"] == "Opaque"
-    assert body["channel"]["messageId"] == f"{handover.public_id}:{handover.outbox.exclude(kind="start").get().pk}"
+    sent = handover.outbox.exclude(kind="start").get()
+    assert body["channel"]["messageId"] == f"{handover.public_id}:{sent.pk}"
     assert body["text"] == "hello"
     if send_profile:
         assert (sender["firstName"], sender["lastName"]) == ("Ada", "Lovelace")

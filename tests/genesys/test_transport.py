@@ -90,7 +90,11 @@ def test_a_refused_message_fails_and_the_channel_is_told(genesys, handover):
     handover_message_add(handover=handover, text="refused", client_message_id="bad")
     handover_message_add(handover=handover, text="fine", client_message_id="good")
     drain(handover)
-    assert list(OutboundMessage.objects.filter(kind="message").order_by("pk").values_list("status", flat=True)) == [
+    assert list(
+        OutboundMessage.objects.filter(kind="message")
+        .order_by("pk")
+        .values_list("status", flat=True)
+    ) == [
         "failed",
         "sent",
     ]
@@ -143,3 +147,17 @@ def test_one_sender_at_a_time(genesys, handover):
     lease.release()
     drain(handover)
     assert texts(genesys, handover) == ["waits"]
+
+
+def test_the_same_text_twice_is_delivered_twice_after_an_unknown_outcome(genesys, handover):
+    cid = handover.genesys_webchat.conversation_id
+    handover_message_add(handover=handover, text="yes", client_message_id="1")
+    drain(handover)
+    # The second "yes" gets a 503 (not stored): the first "yes" must not be taken for it.
+    genesys.add_fault(SEND_PATH.format(cid=cid), method="POST", status=503, times=1)
+    handover_message_add(handover=handover, text="yes", client_message_id="2")
+    drain(handover)
+    assert texts(genesys, handover) == ["yes", "yes"]
+    first, second = OutboundMessage.objects.filter(kind="message").order_by("pk")
+    assert (first.status, second.status) == ("sent", "sent")
+    assert first.remote_id != second.remote_id
