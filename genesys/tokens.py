@@ -15,6 +15,8 @@ from django.conf import settings
 from django.core.cache import cache
 
 from endpoints import crypto
+from endpoints.fields import SecretUnreadable
+from endpoints.validators import is_printable_ascii
 from genesys import errors, http
 from genesys.caching import get_or_compute
 from genesys.models import OAuth2Connection
@@ -32,8 +34,41 @@ class TokenGrant:
         return f"TokenGrant(expires_in={self.expires_in})"
 
 
+def basic_credentials(connection: OAuth2Connection) -> tuple[str, str]:
+    """The client ID and secret of ``connection``, as HTTP Basic can carry them.
+
+    The form refuses anything else, but rows written before it did, or whose key is gone,
+    get a credentials error here, before any request, rather than an encoding error from
+    ``requests`` or ``SecretUnreadable``. Neither message shows the secret.
+    """
+    name = connection.name
+    try:
+        secret = connection.client_secret
+    except SecretUnreadable:
+        raise errors.GenesysCredentialsError(
+            f"The client secret of “{name}” is unreadable: none of the keys in "
+            "FIELD_ENCRYPTION_KEYS decrypts it",
+            advice="Add back the key it was encrypted with, or open the OAuth2 connection "
+            "and enter the client secret again.",
+        ) from None
+    if not is_printable_ascii(connection.client_id):
+        raise errors.GenesysCredentialsError(
+            f"The Client ID of “{name}” holds characters HTTP Basic authentication cannot "
+            "carry (only printable ASCII, as Genesys Cloud issues it)",
+            advice="Open the OAuth2 connection and enter the Client ID again.",
+        )
+    if not is_printable_ascii(secret):
+        raise errors.GenesysCredentialsError(
+            f"The client secret of “{name}” holds characters HTTP Basic authentication "
+            "cannot carry (only printable ASCII, as Genesys Cloud issues it)",
+            advice="Open the OAuth2 connection and enter the client secret again.",
+        )
+    return connection.client_id, secret
+
+
 def request_token(connection: OAuth2Connection, region: Region) -> TokenGrant:
     """Ask Genesys for a new token (no cache): ``POST /oauth/token``, HTTP Basic auth."""
+    auth = basic_credentials(connection)
     data = {"grant_type": "client_credentials"}
     if connection.scope:
         data["scope"] = connection.scope
@@ -42,7 +77,7 @@ def request_token(connection: OAuth2Connection, region: Region) -> TokenGrant:
             "POST",
             token_url(region),
             what="the token request",
-            auth=(connection.client_id, connection.client_secret),
+            auth=auth,
             data=data,
             idempotent=True,
         )
@@ -63,9 +98,8 @@ def request_token(connection: OAuth2Connection, region: Region) -> TokenGrant:
 
 
 def _cache_key(connection: OAuth2Connection, region: Region) -> str:
-    material = "\0".join(
-        [token_url(region), connection.client_id, connection.client_secret, connection.scope]
-    )
+    client_id, secret = basic_credentials(connection)
+    material = "\0".join([token_url(region), client_id, secret, connection.scope])
     digest = hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
     return f"genesys:token:{connection.pk}:{digest}"
 
