@@ -9,6 +9,7 @@ token of the old one.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -21,6 +22,8 @@ from genesys import errors, http
 from genesys.caching import get_or_compute
 from genesys.models import OAuth2Connection
 from genesys.regions import Region, token_url
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -111,14 +114,33 @@ def keep_seconds(expires_in: int) -> float:
 
 
 def access_token(connection: OAuth2Connection, region: Region) -> str:
-    """A valid token for ``connection`` in ``region``, from the cache when it has one."""
+    """A valid token for ``connection`` in ``region``, from the cache when it has one.
+
+    A cached token no configured key decrypts (its key was retired since) counts as a miss.
+    """
     key = _cache_key(connection, region)
 
     def fetch() -> tuple[str, float]:
         grant = request_token(connection, region)
         return crypto.encrypt(grant.access_token), keep_seconds(grant.expires_in)
 
-    return crypto.decrypt(get_or_compute(key, fetch, lock_seconds=_lock_seconds()))
+    for _attempt in (1, 2):
+        cached = get_or_compute(key, fetch, lock_seconds=_lock_seconds())
+        try:
+            return crypto.decrypt(cached)
+        except crypto.InvalidToken:
+            logger.info(
+                "The cached Genesys token of OAuth2 connection pk=%s cannot be decrypted "
+                "(its key is no longer in FIELD_ENCRYPTION_KEYS); fetching a new one",
+                connection.pk,
+            )
+            cache.delete(key)
+    # Only another process, encrypting with keys this one lacks, refills the entry so fast.
+    raise errors.GenesysError(
+        f"The cached Genesys token of “{connection.name}” cannot be decrypted, even just "
+        "after it was fetched",
+        advice="Give every web and worker process the same FIELD_ENCRYPTION_KEYS.",
+    )
 
 
 def forget_token(connection: OAuth2Connection, region: Region, token: str) -> None:

@@ -1,16 +1,18 @@
-"""Tokens whatever is stored: a secret HTTP Basic cannot carry, or an unreadable secret."""
+"""Tokens whatever is stored: a secret HTTP Basic cannot carry, an unreadable secret, and a
+cached token encrypted under a retired key."""
 
 from __future__ import annotations
 
 import logging
 
 import pytest
+from django.core.cache import cache
 
 from genesys import errors, tokens
 from genesys.client import GenesysClient
 from genesys.models import OAuth2Connection
 from genesys.regions import get_region
-from tests.factories import UNSENDABLE_SECRET
+from tests.factories import CLIENT_SECRET, UNSENDABLE_SECRET
 
 pytestmark = pytest.mark.django_db
 
@@ -60,3 +62,29 @@ def test_an_unreadable_secret_is_a_credentials_error(genesys, connection, settin
     assert "The client secret of “Sandbox client” is unreadable" in message
     assert "enter the client secret again" in message
     assert genesys.requests("/oauth/token") == []
+
+
+def test_a_cached_token_under_a_retired_key_counts_as_a_miss(
+    genesys, connection, settings, new_key, caplog
+):
+    old_keys = list(settings.FIELD_ENCRYPTION_KEYS)
+    stale = tokens.access_token(connection, FRANKFURT)
+    # Rotation: a new first key, the secret re-encrypted under it, then the old key dropped.
+    settings.FIELD_ENCRYPTION_KEYS = [new_key, *old_keys]
+    connection.client_secret = CLIENT_SECRET
+    connection.save()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key]
+    caplog.set_level(logging.DEBUG)
+
+    fresh = tokens.access_token(connection, FRANKFURT)
+
+    assert len(genesys.requests("/oauth/token")) == 2
+    assert fresh != stale
+    assert tokens.access_token(connection, FRANKFURT) == fresh  # cached again, readable
+    assert len(genesys.requests("/oauth/token")) == 2
+    [record] = [r for r in caplog.records if r.name == "genesys.tokens"]
+    assert record.levelno == logging.INFO
+    assert "cannot be decrypted" in record.getMessage()
+    for planted in (stale, fresh, CLIENT_SECRET):
+        assert planted not in caplog.text
+    assert cache.get(tokens._cache_key(connection, FRANKFURT))
