@@ -33,3 +33,16 @@ def is_printable_ascii(value: str) -> bool:
     agrees on what other bytes would mean.
     """
     return value.isascii() and value.isprintable()
+
+
+class PrintableAsciiValidator:
+    """Refuses text that is not printable ASCII, with ``message``; never shows the value."""
+
+    code = "not_printable_ascii"
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __call__(self, value: str) -> None:
+        if not is_printable_ascii(value or ""):
+            raise ValidationError(self.message, code=self.code)
