@@ -23,3 +23,26 @@ def reject_control_characters(value: str) -> None:
             _("Remove the control characters (invisible characters such as NUL) from this value."),
             code="control_characters",
         )
+
+
+def is_printable_ascii(value: str) -> bool:
+    """Whether ``value`` holds only printable ASCII, space to ``~``.
+
+    What every HTTP client sends unchanged in HTTP Basic credentials: ``requests`` encodes
+    them as Latin-1 and fails on anything else (€, most non-Latin scripts), and no server
+    agrees on what other bytes would mean.
+    """
+    return value.isascii() and value.isprintable()
+
+
+class PrintableAsciiValidator:
+    """Refuses text that is not printable ASCII, with ``message``; never shows the value."""
+
+    code = "not_printable_ascii"
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __call__(self, value: str) -> None:
+        if not is_printable_ascii(value or ""):
+            raise ValidationError(self.message, code=self.code)

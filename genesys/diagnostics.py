@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
-from endpoints.fields import SecretUnreadable, has_secret
+from endpoints.fields import has_secret
 from endpoints.models import Endpoint
 from endpoints.providers import Finding
 from genesys import errors, tokens
@@ -22,10 +22,6 @@ def connection_findings(connection: OAuth2Connection) -> list[Finding]:
         return [Finding(False, "The OAuth URL is not a Genesys Cloud token URL: correct it.")]
     try:
         grant = tokens.request_token(connection, region)
-    except SecretUnreadable:
-        return [
-            Finding(False, f"The client secret of “{connection}” is unreadable: enter it again.")
-        ]
     except errors.GenesysError as error:
         return [Finding(False, str(error))]
     return [

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from endpoints.forms import WriteOnlySecretField, WriteOnlySecretsMixin
+from endpoints.validators import PrintableAsciiValidator
 from genesys import regions
 from genesys.models import (
     GENESYS_SETTINGS_FIELDS,
@@ -28,6 +29,23 @@ SESSION_DURATION_ERROR = _("Enter a whole number of minutes from 1 to %(max)d.")
     "max": SESSION_DURATION_MAX
 }
 _QUEUE_ID_IN_URL = re.compile(r"/queues/([0-9a-fA-F-]{36})(?:[/?#]|$)")
+# HTTP Basic (the token request) carries only these; Genesys Cloud issues client IDs as UUIDs
+# and secrets as letters, digits and punctuation. The messages never show the value.
+CLIENT_ID_CHARACTERS = PrintableAsciiValidator(
+    _(
+        "The Client ID may hold only printable ASCII characters (no accents, symbols such as "
+        "€, or invisible characters), as Genesys Cloud issues it, e.g. %(example)s: copy it "
+        "again from Genesys Cloud."
+    )
+    % {"example": UUID_EXAMPLE}
+)
+CLIENT_SECRET_CHARACTERS = PrintableAsciiValidator(
+    _(
+        "The client secret may hold only printable ASCII characters (letters, digits and "
+        "punctuation; no accents, symbols such as €, or invisible characters), as Genesys "
+        "Cloud issues them: copy it again from Genesys Cloud and check that it was pasted whole."
+    )
+)
 
 
 class RegionHostField(forms.ChoiceField):
@@ -98,7 +116,10 @@ class GenesysSettingsForm(forms.ModelForm):
 class OAuth2ConnectionForm(WriteOnlySecretsMixin, forms.ModelForm):
     """An OAuth2 connection; the Client Secret is write-only (blank on edit keeps it)."""
 
-    client_secret = WriteOnlySecretField(label=_("Client Secret"))
+    # The one validator covers control characters too: one message, not two.
+    client_secret = WriteOnlySecretField(
+        label=_("Client Secret"), validators=[CLIENT_SECRET_CHARACTERS]
+    )
     secret_fields: ClassVar[dict[str, str]] = {
         "client_secret": _(
             "In Genesys Cloud: Admin → Integrations → OAuth → your client → Client Details. "
@@ -111,6 +132,10 @@ class OAuth2ConnectionForm(WriteOnlySecretsMixin, forms.ModelForm):
         fields = ["name", "oauth_url", "client_id", "scope"]
         # The model field is never filled from the form directly: see save().
         exclude = ["client_secret"]  # noqa: DJ006 (fields is set; this keeps the admin off it)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["client_id"].validators.append(CLIENT_ID_CHARACTERS)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -9,16 +9,21 @@ token of the old one.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
 
 from endpoints import crypto
+from endpoints.fields import SecretUnreadable
+from endpoints.validators import is_printable_ascii
 from genesys import errors, http
 from genesys.caching import get_or_compute
 from genesys.models import OAuth2Connection
 from genesys.regions import Region, token_url
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -32,8 +37,41 @@ class TokenGrant:
         return f"TokenGrant(expires_in={self.expires_in})"
 
 
+def basic_credentials(connection: OAuth2Connection) -> tuple[str, str]:
+    """The client ID and secret of ``connection``, as HTTP Basic can carry them.
+
+    The form refuses anything else, but rows written before it did, or whose key is gone,
+    get a credentials error here, before any request, rather than an encoding error from
+    ``requests`` or ``SecretUnreadable``. Neither message shows the secret.
+    """
+    name = connection.name
+    try:
+        secret = connection.client_secret
+    except SecretUnreadable:
+        raise errors.GenesysCredentialsError(
+            f"The client secret of “{name}” is unreadable: none of the keys in "
+            "FIELD_ENCRYPTION_KEYS decrypts it",
+            advice="Add back the key it was encrypted with, or open the OAuth2 connection "
+            "and enter the client secret again.",
+        ) from None
+    if not is_printable_ascii(connection.client_id):
+        raise errors.GenesysCredentialsError(
+            f"The Client ID of “{name}” holds characters HTTP Basic authentication cannot "
+            "carry (only printable ASCII, as Genesys Cloud issues it)",
+            advice="Open the OAuth2 connection and enter the Client ID again.",
+        )
+    if not is_printable_ascii(secret):
+        raise errors.GenesysCredentialsError(
+            f"The client secret of “{name}” holds characters HTTP Basic authentication "
+            "cannot carry (only printable ASCII, as Genesys Cloud issues it)",
+            advice="Open the OAuth2 connection and enter the client secret again.",
+        )
+    return connection.client_id, secret
+
+
 def request_token(connection: OAuth2Connection, region: Region) -> TokenGrant:
     """Ask Genesys for a new token (no cache): ``POST /oauth/token``, HTTP Basic auth."""
+    auth = basic_credentials(connection)
     data = {"grant_type": "client_credentials"}
     if connection.scope:
         data["scope"] = connection.scope
@@ -42,7 +80,7 @@ def request_token(connection: OAuth2Connection, region: Region) -> TokenGrant:
             "POST",
             token_url(region),
             what="the token request",
-            auth=(connection.client_id, connection.client_secret),
+            auth=auth,
             data=data,
             idempotent=True,
         )
@@ -63,9 +101,8 @@ def request_token(connection: OAuth2Connection, region: Region) -> TokenGrant:
 
 
 def _cache_key(connection: OAuth2Connection, region: Region) -> str:
-    material = "\0".join(
-        [token_url(region), connection.client_id, connection.client_secret, connection.scope]
-    )
+    client_id, secret = basic_credentials(connection)
+    material = "\0".join([token_url(region), client_id, secret, connection.scope])
     digest = hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
     return f"genesys:token:{connection.pk}:{digest}"
 
@@ -77,14 +114,33 @@ def keep_seconds(expires_in: int) -> float:
 
 
 def access_token(connection: OAuth2Connection, region: Region) -> str:
-    """A valid token for ``connection`` in ``region``, from the cache when it has one."""
+    """A valid token for ``connection`` in ``region``, from the cache when it has one.
+
+    A cached token no configured key decrypts (its key was retired since) counts as a miss.
+    """
     key = _cache_key(connection, region)
 
     def fetch() -> tuple[str, float]:
         grant = request_token(connection, region)
         return crypto.encrypt(grant.access_token), keep_seconds(grant.expires_in)
 
-    return crypto.decrypt(get_or_compute(key, fetch, lock_seconds=_lock_seconds()))
+    for _attempt in (1, 2):
+        cached = get_or_compute(key, fetch, lock_seconds=_lock_seconds())
+        try:
+            return crypto.decrypt(cached)
+        except crypto.InvalidToken:
+            logger.info(
+                "The cached Genesys token of OAuth2 connection pk=%s cannot be decrypted "
+                "(its key is no longer in FIELD_ENCRYPTION_KEYS); fetching a new one",
+                connection.pk,
+            )
+            cache.delete(key)
+    # Only another process, encrypting with keys this one lacks, refills the entry so fast.
+    raise errors.GenesysError(
+        f"The cached Genesys token of “{connection.name}” cannot be decrypted, even just "
+        "after it was fetched",
+        advice="Give every web and worker process the same FIELD_ENCRYPTION_KEYS.",
+    )
 
 
 def forget_token(connection: OAuth2Connection, region: Region, token: str) -> None:

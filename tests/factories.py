@@ -21,6 +21,9 @@ from genesys.models import GenesysSettings, OAuth2Connection, OpenMessagingSetti
 
 # A planted secret: tests search every output for it.
 CLIENT_SECRET = "planted-Client-Secret-7c1f0b2e"
+# A planted secret HTTP Basic cannot carry (€ is not Latin-1), as rows written before the
+# form refused such secrets may hold.
+UNSENDABLE_SECRET = "planted-sécret€-5d0a9c3e"
 
 
 class EndpointFactory(factory.django.DjangoModelFactory):

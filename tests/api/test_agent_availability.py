@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from tests.api.conftest import token_client
-from tests.factories import CLIENT_SECRET, EndpointFactory, TokenFactory, UserFactory
+from tests.factories import (
+    CLIENT_SECRET,
+    UNSENDABLE_SECRET,
+    EndpointFactory,
+    TokenFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +97,19 @@ def test_unknown_endpoint_is_404(api):
     response = api.get("/api/v1/endpoints/00000000-0000-4000-8000-000000000000/agent-availability/")
     assert response.status_code == 404
     assert "detail" in response.json()
+
+
+def test_a_stored_secret_http_basic_cannot_carry_is_a_502_that_says_so(
+    api, genesys, genesys_settings, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    connection = genesys_settings.node_authentication
+    connection.client_secret = UNSENDABLE_SECRET  # written before the form refused it
+    connection.save()
+    response = api.get(url(genesys_settings.endpoint))
+    assert response.status_code == 502
+    detail = response.json()["detail"]
+    assert f"The client secret of “{connection.name}” holds characters" in detail
+    assert "enter the client secret again" in detail
+    assert UNSENDABLE_SECRET.encode() not in response.content
+    assert UNSENDABLE_SECRET not in caplog.text

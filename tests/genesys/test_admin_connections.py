@@ -9,9 +9,10 @@ from django.contrib.admin.models import LogEntry
 from django.db import connection as db
 from django.test import override_settings
 from django.urls import reverse
+from django.utils.html import escape
 
 from genesys.models import OAuth2Connection
-from tests.factories import CLIENT_SECRET, OAuth2ConnectionFactory
+from tests.factories import CLIENT_SECRET, UNSENDABLE_SECRET, OAuth2ConnectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -127,7 +128,8 @@ def test_unreadable_secret_asks_to_enter_it_again_instead_of_failing(admin_clien
         ("oauth_url", "https://login.mypurecloud.de:444/oauth/token", "Expected https://login."),
         ("oauth_url", "not a url", "Enter a valid URL."),
         ("client_id", "", "This field is required."),
-        ("client_id", "id\x1b[31m", "Remove the control characters"),
+        ("client_id", "id\x1b[31m", "The Client ID may hold only printable ASCII characters"),
+        ("client_id", "clïent-€", "The Client ID may hold only printable ASCII characters"),
         ("name", "x" * 101, "Ensure this value has at most 100 characters"),
         ("client_secret", "s" * 1001, "Ensure this value has at most 1000 characters"),
     ],
@@ -138,6 +140,28 @@ def test_bad_connection_input_is_explained_and_nothing_saved(admin_client, field
     html = response.content.decode()
     assert message in html
     assert CLIENT_SECRET not in html
+    assert not OAuth2Connection.objects.exists()
+
+
+SECRET_REFUSED = (
+    "The client secret may hold only printable ASCII characters (letters, digits and "
+    "punctuation; no accents, symbols such as €, or invisible characters), as Genesys Cloud "
+    "issues them: copy it again from Genesys Cloud and check that it was pasted whole."
+)
+
+
+@pytest.mark.parametrize(
+    "secret", [UNSENDABLE_SECRET, "planted-Latin-1-sécret", "planted-bell\x07-secret"]
+)
+def test_a_secret_http_basic_cannot_carry_is_refused_and_not_echoed(admin_client, caplog, secret):
+    caplog.set_level(logging.DEBUG)
+    response = admin_client.post(ADD_URL, form(client_secret=secret))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count(escape(SECRET_REFUSED)) == 1
+    assert "Remove the control characters" not in html
+    assert escape(secret) not in html
+    assert secret not in caplog.text
     assert not OAuth2Connection.objects.exists()
 
 

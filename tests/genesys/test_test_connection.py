@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 
 import pytest
 from django.urls import reverse
 
 from tests.conftest import QUEUE_NAME
-from tests.factories import CLIENT_SECRET, EndpointFactory, OAuth2ConnectionFactory
+from tests.factories import (
+    CLIENT_SECRET,
+    UNSENDABLE_SECRET,
+    EndpointFactory,
+    OAuth2ConnectionFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -19,6 +25,7 @@ def run_test_connection(admin_client, obj, model: str) -> str:
     assert response.status_code == 200
     html = response.content.decode()
     assert CLIENT_SECRET not in html
+    assert UNSENDABLE_SECRET not in html
     return " ".join(str(message) for message in response.context["messages"])
 
 
@@ -51,6 +58,35 @@ def test_bad_credentials_are_named(admin_client, genesys):
     wrong = OAuth2ConnectionFactory(name="Typo", client_secret="typo")
     report = connection_report(admin_client, wrong)
     assert "refused the client ID or secret of “Typo”" in report
+
+
+def test_a_stored_secret_http_basic_cannot_carry_is_a_finding(admin_client, genesys, caplog):
+    caplog.set_level(logging.DEBUG)
+    # Written before the form refused such secrets.
+    row = OAuth2ConnectionFactory(name="Pasted", client_secret=UNSENDABLE_SECRET)
+    report = connection_report(admin_client, row)
+    assert "The client secret of “Pasted” holds characters HTTP Basic authentication" in report
+    assert "enter the client secret again" in report
+    changelist = admin_client.get(reverse("admin:genesys_oauth2connection_changelist"))
+    assert changelist.status_code == 200
+    for text in (report, changelist.content.decode(), caplog.text):
+        assert UNSENDABLE_SECRET not in text
+
+
+@pytest.mark.parametrize("stored", ["unsendable", "unreadable"])
+def test_endpoint_report_names_a_secret_that_cannot_be_sent(
+    admin_client, genesys, genesys_settings, settings, new_key, stored
+):
+    connection = genesys_settings.node_authentication
+    if stored == "unsendable":
+        connection.client_secret = UNSENDABLE_SECRET
+        connection.save()
+    else:
+        settings.FIELD_ENCRYPTION_KEYS = [new_key]  # the key it was encrypted with is gone
+    report = endpoint_report(admin_client, genesys_settings.endpoint)
+    assert f"The client secret of “{connection.name}”" in report
+    assert "enter the client secret again" in report
+    assert genesys.requests("/oauth/token") == []
 
 
 def test_unreachable_genesys_is_named(admin_client, connection, settings):
