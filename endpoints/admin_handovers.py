@@ -15,7 +15,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path
@@ -29,10 +29,12 @@ from endpoints.models import (
     EndReason,
     EventKind,
     Handover,
+    HandoverEvent,
     HandoverStatus,
     OutboundMessage,
     OutboxStatus,
 )
+from endpoints.models.handover import DeliveryStatus
 from endpoints.providers import provider_choices
 from endpoints.services import handover_end
 
@@ -86,8 +88,53 @@ def transcript_lines(handover: Handover) -> list[TranscriptLine]:
             )
         )
     for event in handover.events.filter(kind__in=TRANSCRIPT_EVENTS).order_by("seq"):
-        lines.append(TranscriptLine(event.created_at, *_event_text(event.kind, event.data)))
+        who, text = _event_text(event.kind, event.data)
+        failed = event.delivery == DeliveryStatus.FAILED
+        lines.append(TranscriptLine(event.created_at, who, text, _callback_state(event), failed))
     return sorted(lines, key=lambda line: line.at)
+
+
+def _callback_state(event: HandoverEvent) -> str:
+    """How the event's delivery to the channel's callback URL went (blank: no callback)."""
+    if event.delivery == DeliveryStatus.NONE:
+        return ""
+    state = str(_("callback %(status)s") % {"status": event.get_delivery_display()})
+    if event.delivery_attempts:
+        state += " · " + ngettext("%d attempt", "%d attempts", event.delivery_attempts) % (
+            event.delivery_attempts
+        )
+    if event.delivery_error and event.delivery != DeliveryStatus.DELIVERED:
+        state += f" · {event.delivery_error}"
+    return state
+
+
+class NeedsAttentionFilter(admin.SimpleListFilter):
+    """Sessions with a message that never reached the agent or an event the channel never
+    got (its callback was given up)."""
+
+    title = _("needs attention")
+    parameter_name = "attention"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("failed_messages", _("failed messages")),
+            ("failed_callbacks", _("failed callbacks")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "failed_messages":
+            return queryset.filter(
+                Exists(OutboundMessage.objects.filter(handover=OuterRef("pk"), status="failed"))
+            )
+        if self.value() == "failed_callbacks":
+            return queryset.filter(
+                Exists(
+                    HandoverEvent.objects.filter(
+                        handover=OuterRef("pk"), delivery=DeliveryStatus.FAILED
+                    )
+                )
+            )
+        return queryset
 
 
 def _event_text(kind: str, data: dict[str, Any]) -> tuple[str, str]:
@@ -135,7 +182,7 @@ class HandoverAdmin(admin.ModelAdmin):
         "last_activity_at",
         "idle",
     ]
-    list_filter = ["endpoint", "status", HandoverProviderFilter]
+    list_filter = ["endpoint", "status", HandoverProviderFilter, NeedsAttentionFilter]
     list_select_related = ["endpoint"]
     search_fields = ["user_id", "session_id"]
     search_help_text = _("Search by user ID or session ID.")
@@ -278,8 +325,8 @@ class HandoverAdmin(admin.ModelAdmin):
             format_html(
                 '<p class="handover-failed-summary">{}</p>',
                 ngettext(
-                    "%d message failed to reach the agent.",
-                    "%d messages failed to reach the agent.",
+                    "%d message or event failed to reach the agent or the channel.",
+                    "%d messages or events failed to reach the agent or the channel.",
                     failed,
                 )
                 % failed,
@@ -309,6 +356,6 @@ class HandoverAdmin(admin.ModelAdmin):
             _("at"),
             _("from"),
             _("text"),
-            _("delivery to the agent"),
+            _("delivery"),
             rows,
         )

@@ -143,7 +143,7 @@ def test_the_detail_page_shows_the_whole_transcript_in_time_order(
     positions = [html.index(text) for text in order]
     assert positions == sorted(positions)
     assert "<script>alert(1)</script>" not in html
-    assert "1 message failed to reach the agent." in html
+    assert "1 message or event failed to reach the agent or the channel." in html
     assert "Genesys answered 503" in html
     assert "8 attempts" in html
     assert 'class="handover-failed"' in html
@@ -236,3 +236,23 @@ def test_no_secret_in_any_page(admin_client: Client, handover: Handover) -> None
         content = admin_client.get(url).content
         assert SIGNING_SECRET.encode() not in content
         assert CLIENT_SECRET.encode() not in content
+
+
+def test_a_callback_given_up_is_shown_and_filtered(
+    admin_client: Client, handover: Handover
+) -> None:
+    HandoverEventFactory(
+        handover=handover,
+        data={"text": "Are you there?"},
+        delivery="failed",
+        delivery_attempts=10,
+        delivery_error="The callback URL answered 503",
+    )
+    other = HandoverFactory()
+    html = admin_client.get(change_url(handover)).content.decode()
+    assert "callback failed · 10 attempts · The callback URL answered 503" in html
+    listed = admin_client.get(LIST_URL, {"attention": "failed_callbacks"}).content.decode()
+    assert handover.session_id in listed
+    assert other.session_id not in listed
+    failed_messages = admin_client.get(LIST_URL, {"attention": "failed_messages"})
+    assert handover.session_id in failed_messages.content.decode()

@@ -104,3 +104,20 @@ def test_the_signing_secret_is_encrypted_and_never_logged(channel, handover, cap
     record(handover, "x")
     callbacks_deliver(handover.pk)
     assert SIGNING_SECRET not in caplog.text
+
+
+def test_a_worker_whose_lease_was_taken_over_posts_nothing_more(channel, handover):
+    from django.utils import timezone
+
+    from endpoints import callbacks, leases
+    from endpoints.models import Handover
+
+    record(handover, "hello")
+    old = leases.claim(handover.pk, leases.CALLBACK)
+    # Its lease runs out and another worker takes it.
+    Handover.objects.filter(pk=handover.pk).update(callback_lease_until=timezone.now())
+    assert leases.claim(handover.pk, leases.CALLBACK) is not None
+    with pytest.raises(leases.LeaseLost):
+        callbacks._deliver_due(old)
+    assert channel.received == []
+    assert HandoverEvent.objects.get().delivery == "pending"
