@@ -86,7 +86,11 @@ def _deliver_due(lease: leases.Lease) -> float | None:
         if event.next_delivery_at and event.next_delivery_at > now:
             return (event.next_delivery_at - now).total_seconds()
         lease.renew()  # a POST may take its whole timeout: start it with a full lease
-        error = _post(endpoint, event)
+        try:
+            error = _post(endpoint, event)
+        except Exception as unexpected:  # every failure counts as an attempt
+            error = f"Unexpected {type(unexpected).__name__} delivering the event"
+            logger.warning("Event %s of handover %s: %s", event.seq, handover.public_id, error)
         event.delivery_attempts += 1
         if error is None:
             event.delivery = DeliveryStatus.DELIVERED

@@ -121,3 +121,22 @@ def test_a_worker_whose_lease_was_taken_over_posts_nothing_more(channel, handove
         callbacks._deliver_due(old)
     assert channel.received == []
     assert HandoverEvent.objects.get().delivery == "pending"
+
+
+def test_an_unexpected_error_counts_as_a_delivery_attempt(channel, handover, settings, monkeypatch):
+    settings.CALLBACK_MAX_ATTEMPTS = 2
+    settings.CALLBACK_BACKOFF_SECONDS = 0.001
+    settings.CALLBACK_BACKOFF_MAX_SECONDS = 0.001
+
+    def broken(endpoint, event):
+        raise TypeError(f"not {SIGNING_SECRET}")
+
+    monkeypatch.setattr("endpoints.callbacks._post", broken)
+    record(handover, "hello")
+    for _ in range(10):
+        if callbacks_deliver(handover.pk) is None:
+            break
+    event = HandoverEvent.objects.get()
+    assert (event.delivery, event.delivery_attempts) == ("failed", 2)
+    assert "Unexpected TypeError" in event.delivery_error
+    assert SIGNING_SECRET not in event.delivery_error
