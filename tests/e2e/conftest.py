@@ -177,22 +177,23 @@ def e2e_stack(
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     stack = Stack(env, tmp_path_factory.mktemp("e2e"))
-    use_broker(REDIS_URL)
     stack.start_worker()
     stack.start_relay()
     yield stack
     stack.stop()
-    use_broker("memory://")
     broker.flushdb()
 
 
 @pytest.fixture
-def e2e(e2e_stack: Stack, sandbox: Any, settings: Any) -> Stack:
-    """A clean sandbox and this process configured like the worker."""
+def e2e(e2e_stack: Stack, sandbox: Any, settings: Any) -> Iterator[Stack]:
+    """A clean sandbox and this process configured like the worker, publishing to its
+    broker for this test only (later tests' tasks must not reach the running workers)."""
     settings.GENESYS_API_BASE_URL = sandbox.url
     for name, value in FAST.items():
         setattr(settings, name, float(value) if "." in value else int(value))
-    return e2e_stack
+    use_broker(REDIS_URL)
+    yield e2e_stack
+    use_broker("memory://")
 
 
 def wait_for(
