@@ -1,0 +1,72 @@
+"""The Open Messaging webhook inbox: what it refuses, failing calls and dead letters, the
+worker's lock, the sweeper, and calls of another handover or conversation."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from genesys.models import OpenMessagingInbox
+from genesys.open_messaging import signature
+from tests.factories import WEBHOOK_SECRET
+from tests.genesys.test_open_messaging import post, webhook_body
+
+pytestmark = pytest.mark.django_db
+
+
+def message(to_id: str, message_id: str, text: str, **extra: Any) -> dict[str, Any]:
+    return {**json.loads(webhook_body(to_id, message_id, text)), **extra}
+
+
+def texts(handover) -> list[str]:
+    events = handover.events.filter(kind="agent_message").order_by("seq")
+    return [event.data["text"] for event in events]
+
+
+# Bodies PostgreSQL cannot store, or nested too deeply: 400 before anything is written
+
+NUL = "The body holds \\u0000 or a lone surrogate in a string: it cannot be stored."
+DEEP = "The body is nested more than 32 levels deep."
+
+
+def nested(levels: int) -> str:
+    """``levels`` levels of JSON: the object itself and ``levels - 1`` arrays inside it."""
+    return '"deep": ' + "[" * (levels - 1) + "]" * (levels - 1)
+
+
+@pytest.mark.parametrize(
+    ("members", "detail"),
+    [
+        ('"text": "a\\u0000b"', NUL),
+        ('"a\\u0000": "key"', NUL),
+        ('"channel": {"to": {"id": ["x", {"y": "\\u0000"}]}}', NUL),
+        ('"text": "\\ud800"', NUL),
+        ('"text": NaN', "The body is not JSON."),
+        ('"size": Infinity', "The body is not JSON."),
+        (nested(33), DEEP),
+        (nested(200_000), DEEP),  # json.loads itself would recurse too deep
+    ],
+    ids=["string", "key", "nested", "surrogate", "nan", "infinity", "33-levels", "200000-levels"],
+)
+@pytest.mark.parametrize("view", ["webhook_path", "end_webhook_path"])
+def test_bodies_that_cannot_be_stored_are_refused_before_any_write(
+    client, om_handover, members, detail, view, django_capture_on_commit_callbacks
+):
+    om_settings = om_handover.endpoint.genesys_om_settings
+    body = ('{"conversationId": "c-1", "type": "Text", ' + members + "}").encode()
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post(client, getattr(om_settings, view)(), body, signature(WEBHOOK_SECRET, body))
+    assert response.status_code == 400
+    assert response.json() == {"detail": detail}
+    assert callbacks == []
+    assert not OpenMessagingInbox.objects.exists()
+
+
+def test_32_levels_are_accepted(client, om_handover):
+    om_settings = om_handover.endpoint.genesys_om_settings
+    body = ("{" + nested(32) + "}").encode()
+    response = post(client, om_settings.webhook_path(), body, signature(WEBHOOK_SECRET, body))
+    assert response.status_code == 200
+    assert OpenMessagingInbox.objects.count() == 1
