@@ -49,10 +49,12 @@ def om_webhook_task(settings_id: int) -> int:
 
 @shared_task(acks_late=True)
 def om_inbox_sweep_task() -> None:
-    """Hand waiting webhook calls a lost task left to a worker (the beat runs this)."""
+    """Hand waiting webhook calls a lost task left to a worker (the beat runs this): one
+    task per endpoint; dead letters wait for a replay."""
     stale = timezone.now() - timedelta(seconds=30)
     waiting = (
-        OpenMessagingInbox.objects.filter(received_at__lt=stale)
+        OpenMessagingInbox.objects.filter(received_at__lt=stale, dead_at__isnull=True)
+        .order_by()  # Meta.ordering would make DISTINCT one row per call
         .values_list("settings_id", flat=True)
         .distinct()
     )

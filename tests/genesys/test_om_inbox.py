@@ -4,13 +4,16 @@ worker's lock, the sweeper, and calls of another handover or conversation."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from genesys.models import OpenMessagingInbox
 from genesys.open_messaging import signature
-from tests.factories import WEBHOOK_SECRET
+from genesys.tasks import om_inbox_sweep_task, om_webhook_task
+from tests.factories import WEBHOOK_SECRET, OpenMessagingSettingsFactory
 from tests.genesys.test_open_messaging import post, webhook_body
 
 pytestmark = pytest.mark.django_db
@@ -70,3 +73,22 @@ def test_32_levels_are_accepted(client, om_handover):
     response = post(client, om_settings.webhook_path(), body, signature(WEBHOOK_SECRET, body))
     assert response.status_code == 200
     assert OpenMessagingInbox.objects.count() == 1
+
+
+# The sweeper: one task per endpoint, none for dead letters
+
+
+def test_the_sweep_enqueues_one_task_per_endpoint_and_none_for_dead_letters(monkeypatch):
+    busy, quiet, dead_only, fresh = OpenMessagingSettingsFactory.create_batch(4)
+    stale = timezone.now() - timedelta(minutes=5)
+    for om_settings, count in [(busy, 3), (quiet, 1)]:
+        for _ in range(count):
+            OpenMessagingInbox.objects.create(settings=om_settings, payload={}, received_at=stale)
+    OpenMessagingInbox.objects.create(
+        settings=dead_only, payload={}, received_at=stale, attempts=5, dead_at=stale
+    )
+    OpenMessagingInbox.objects.create(settings=fresh, payload={})  # its own task is on the way
+    delayed: list[tuple] = []
+    monkeypatch.setattr(om_webhook_task, "delay", lambda *args: delayed.append(args))
+    om_inbox_sweep_task.run()
+    assert sorted(delayed) == sorted([(busy.pk,), (quiet.pk,)])
