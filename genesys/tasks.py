@@ -21,19 +21,31 @@ logger = logging.getLogger(__name__)
 INBOX_BATCH = 200
 
 
+def lock_inbox(settings_id: int) -> bool:
+    """Lock the endpoint's settings row until the transaction ends (one worker at a time
+    records its inbox); ``False`` if the endpoint is gone.
+
+    ``FOR NO KEY UPDATE``, not ``FOR UPDATE``: a webhook's inbox ``INSERT`` checks its
+    foreign key with ``FOR KEY SHARE``, which ``FOR UPDATE`` would make wait for the whole
+    batch; two workers still exclude each other. (SQLite has no row locks: a no-op.)
+    """
+    return (
+        OpenMessagingSettings.objects.select_for_update(no_key=True).filter(pk=settings_id).exists()
+    )
+
+
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def om_webhook_task(settings_id: int) -> int:
     """Record the endpoint's waiting webhook calls in arrival order; how many were recorded.
 
-    The settings row is locked meanwhile, so one worker at a time records an endpoint's
-    calls and agent messages keep their order; events are deduplicated by Genesys message
-    id, so Genesys's retries and a redelivered task are harmless.
+    The settings row is locked meanwhile (``lock_inbox``), so one worker at a time records
+    an endpoint's calls and agent messages keep their order; events are deduplicated by
+    Genesys message id, so Genesys's retries and a redelivered task are harmless.
     """
     from genesys.om_transport import record_webhook_message
 
     with transaction.atomic():
-        locked = OpenMessagingSettings.objects.select_for_update().filter(pk=settings_id)
-        if not locked.exists():
+        if not lock_inbox(settings_id):
             return 0
         calls = list(OpenMessagingInbox.objects.filter(settings_id=settings_id)[:INBOX_BATCH])
         for call in calls:

@@ -4,16 +4,21 @@ worker's lock, the sweeper, and calls of another handover or conversation."""
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import OperationalError, connections, transaction
+from django.db import connection as db_connection
 from django.utils import timezone
 
+from genesys import om_transport
 from genesys.models import OpenMessagingInbox
+from genesys.om_transport import OpenMessagingTransport
 from genesys.open_messaging import signature
 from genesys.tasks import om_inbox_sweep_task, om_webhook_task
-from tests.factories import WEBHOOK_SECRET, OpenMessagingSettingsFactory
+from tests.factories import WEBHOOK_SECRET, HandoverFactory, OpenMessagingSettingsFactory
 from tests.genesys.test_open_messaging import post, webhook_body
 
 pytestmark = pytest.mark.django_db
@@ -73,6 +78,64 @@ def test_32_levels_are_accepted(client, om_handover):
     response = post(client, om_settings.webhook_path(), body, signature(WEBHOOK_SECRET, body))
     assert response.status_code == 200
     assert OpenMessagingInbox.objects.count() == 1
+
+
+# The worker's lock never holds up a webhook's INSERT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_webhook_is_stored_at_once_while_a_worker_holds_the_endpoint(client, monkeypatch):
+    if db_connection.vendor != "postgresql":
+        pytest.skip("row locks: PostgreSQL only (SQLite has none)")
+    om_handover = HandoverFactory(
+        endpoint=OpenMessagingSettingsFactory().endpoint, provider="genesys_om"
+    )
+    OpenMessagingTransport().start(om_handover)
+    om_settings = om_handover.endpoint.genesys_om_settings
+    to_id = om_handover.genesys_om.from_id
+    OpenMessagingInbox.objects.create(settings=om_settings, payload=message(to_id, "m-1", "a"))
+    recording, release = threading.Event(), threading.Event()
+    real = om_transport.record_webhook_message
+
+    def record(settings_id: int, payload: dict[str, Any]) -> str:
+        recording.set()  # the worker holds its lock now, until release
+        release.wait(10)
+        return real(settings_id, payload)
+
+    monkeypatch.setattr(om_transport, "record_webhook_message", record)
+    done: list[int] = []
+
+    def worker() -> None:
+        try:
+            done.append(om_webhook_task.run(om_settings.pk))
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    try:
+        assert recording.wait(10)
+        with db_connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")  # fail fast rather than hang
+        try:
+            body = webhook_body(to_id, "m-2", "b")
+            response = post(
+                client, om_settings.webhook_path(), body, signature(WEBHOOK_SECRET, body)
+            )
+            assert response.status_code == 200
+            with db_connection.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '200ms'")
+            with pytest.raises(OperationalError), transaction.atomic():
+                om_webhook_task.run(om_settings.pk)  # a second worker still waits
+        finally:
+            with db_connection.cursor() as cursor:
+                cursor.execute("RESET lock_timeout")
+    finally:
+        release.set()
+        thread.join(10)
+    assert done == [1]
+    assert om_webhook_task.run(om_settings.pk) == 1
+    assert texts(om_handover) == ["a", "b"]
 
 
 # The sweeper: one task per endpoint, none for dead letters
