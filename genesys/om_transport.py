@@ -218,34 +218,57 @@ def agent_joined(handover_id: int, *, name: str, external_id: str) -> None:
         )
 
 
+#: The longest Genesys message id recorded: ``HandoverEvent.external_id`` (255) holds it
+#: with the ``joined:webhook:`` prefix. Genesys's ids are UUIDs.
+MESSAGE_ID_MAX_LENGTH = 200
+
+
+def _text(value: Any) -> str:
+    """``value`` if it is a string, else empty: a payload's shape is checked, not trusted."""
+    return value if isinstance(value, str) else ""
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def record_webhook_message(om_settings_id: int, payload: dict[str, Any]) -> str:
-    """Record what a signed Open Messaging webhook call said; a word on what was done."""
-    channel = payload.get("channel") if isinstance(payload.get("channel"), dict) else {}
-    to_id = str((channel.get("to") or {}).get("id") or "")
+    """Record what a signed Open Messaging webhook call said; a word on what was done.
+
+    Whatever the payload's shape, a field of the wrong type is treated as absent: a call
+    that does not fit answers ``"ignored …"`` (or ``"no recipient"``) rather than raising.
+    """
+    channel = _object(payload.get("channel"))
+    to_id = _text(_object(channel.get("to")).get("id"))
     if not to_id:
         return "no recipient"
     handover = open_handover_for(om_settings_id, to_id)
     if handover is None:
         return "no open handover"
-    sender = channel.get("from") or {}
-    name = str(sender.get("nickname") or sender.get("firstName") or handover.agent_name or "")
-    kind = payload.get("type")
+    sender = _object(channel.get("from"))
+    name = _text(sender.get("nickname")) or _text(sender.get("firstName")) or handover.agent_name
+    name = name[:255]
+    kind = _text(payload.get("type"))[:40]
     if kind == "Text" and payload.get("direction", "Outbound") == "Outbound":
-        message_id = str(payload.get("id") or channel.get("messageId") or "")
-        if not message_id:
+        message_id = _text(payload.get("id")) or _text(channel.get("messageId"))
+        if not message_id or len(message_id) > MESSAGE_ID_MAX_LENGTH:
             return "no message id"
+        text = payload.get("text")
+        if text is not None and not isinstance(text, str):
+            return "ignored Text: the text is not a string"
         if handover.status != HandoverStatus.ACTIVE:
             agent_joined(handover.pk, name=name, external_id=f"joined:webhook:{message_id}")
         event = handover_event_record(
             handover_id=handover.pk,
             kind=EventKind.AGENT_MESSAGE,
-            data={"text": str(payload.get("text") or ""), "agent_name": name},
+            data={"text": text or "", "agent_name": name},
             external_id=message_id,
             activity=True,
         )
         return "agent message" if event else "duplicate"
     if kind == "Event":
-        for event in payload.get("events") or []:
+        events = payload.get("events")
+        for event in events if isinstance(events, list) else []:
             if isinstance(event, dict) and event.get("eventType") == "Typing":
                 handover_event_record(
                     handover_id=handover.pk,
@@ -253,7 +276,7 @@ def record_webhook_message(om_settings_id: int, payload: dict[str, Any]) -> str:
                     data={"agent_name": name},
                 )
                 return "agent typing"
-    return f"ignored {kind}"
+    return f"ignored {kind}" if kind else "ignored: no type"
 
 
 def _handover_of_conversation(conversation_id: str) -> Handover | None:

@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from django.db import OperationalError, connections, transaction
 from django.db import connection as db_connection
+from django.urls import reverse
 from django.utils import timezone
 
 from genesys import om_transport
 from genesys.models import OpenMessagingInbox
-from genesys.om_transport import OpenMessagingTransport
+from genesys.om_transport import OpenMessagingTransport, record_webhook_message
 from genesys.open_messaging import signature
 from genesys.tasks import om_inbox_sweep_task, om_webhook_task
 from tests.factories import WEBHOOK_SECRET, HandoverFactory, OpenMessagingSettingsFactory
@@ -78,6 +79,153 @@ def test_32_levels_are_accepted(client, om_handover):
     response = post(client, om_settings.webhook_path(), body, signature(WEBHOOK_SECRET, body))
     assert response.status_code == 200
     assert OpenMessagingInbox.objects.count() == 1
+
+
+# Payloads of an unexpected shape: answered, never raised
+
+
+@pytest.mark.parametrize(
+    ("change", "answer", "recorded"),
+    [
+        (lambda p, to: {**p, "channel": [to]}, "no recipient", False),
+        (lambda p, to: {**p, "channel": {**p["channel"], "to": to}}, "no recipient", False),
+        (lambda p, to: {**p, "channel": {**p["channel"], "to": {"id": 7}}}, "no recipient", False),
+        (lambda p, to: {**p, "text": {"rich": "text"}}, "ignored Text: the text is not a string", False),  # noqa: E501
+        (lambda p, to: {**p, "text": ["Hi"]}, "ignored Text: the text is not a string", False),
+        (lambda p, to: {**p, "id": {"x": 1}, "channel": {**p["channel"], "messageId": 2}}, "no message id", False),  # noqa: E501
+        (lambda p, to: {**p, "id": "m" * 300}, "no message id", False),
+        (lambda p, to: {**p, "type": "Event", "events": "Typing"}, "ignored Event", False),
+        (lambda p, to: {**p, "type": "Event", "events": 5}, "ignored Event", False),
+        (lambda p, to: {**p, "type": "Event", "events": {"eventType": "Typing"}}, "ignored Event", False),  # noqa: E501
+        (lambda p, to: {**p, "type": ["Text"]}, "ignored: no type", False),
+        (lambda p, to: {**p, "channel": {**p["channel"], "from": "agent"}}, "agent message", True),
+        (lambda p, to: {**p, "channel": {**p["channel"], "from": {"nickname": {}}}}, "agent message", True),  # noqa: E501
+    ],
+)  # fmt: skip
+def test_a_payload_of_an_unexpected_shape_is_answered_not_raised(
+    om_handover, change, answer, recorded
+):
+    om_settings = om_handover.endpoint.genesys_om_settings
+    to_id = om_handover.genesys_om.from_id
+    payload = change(message(to_id, "m-1", "Hi"), to_id)
+    assert record_webhook_message(om_settings.pk, payload) == answer
+    assert om_handover.events.filter(kind="agent_message").exists() is recorded
+
+
+# A call that fails: counted, kept, blocking the later calls until it is dead-lettered
+
+
+@pytest.fixture
+def failing_recorder(monkeypatch):
+    """``record_webhook_message``, failing in the database for payloads marked ``poison``:
+    a real error, which on PostgreSQL aborts the transaction as a failing INSERT would."""
+    real = om_transport.record_webhook_message
+
+    def record(settings_id: int, payload: dict[str, Any]) -> str:
+        if payload.get("poison"):
+            with db_connection.cursor() as cursor:
+                cursor.execute("SELECT * FROM no_such_table")
+        return real(settings_id, payload)
+
+    monkeypatch.setattr(om_transport, "record_webhook_message", record)
+
+
+def test_a_failing_call_blocks_the_later_ones_until_it_is_dead_lettered(
+    om_handover, settings, failing_recorder, caplog
+):
+    settings.GENESYS_INBOX_MAX_ATTEMPTS = 3
+    om_settings = om_handover.endpoint.genesys_om_settings
+    to_id = om_handover.genesys_om.from_id
+    first, second = (
+        OpenMessagingInbox.objects.create(settings=om_settings, payload=payload)
+        for payload in [
+            message(to_id, "m-1", "first"),
+            message(to_id, "m-2", "poisoned", poison=True),
+        ]
+    )
+    OpenMessagingInbox.objects.create(settings=om_settings, payload=message(to_id, "m-3", "next"))
+
+    assert om_webhook_task.run(om_settings.pk) == 1
+    assert texts(om_handover) == ["first"]
+    poisoned = OpenMessagingInbox.objects.get(pk=second.pk)
+    assert (poisoned.attempts, poisoned.dead_at) == (1, None)
+    assert "no_such_table" in poisoned.last_error
+    assert poisoned.last_error.split(":")[0] in {"ProgrammingError", "OperationalError"}
+    assert OpenMessagingInbox.objects.count() == 2  # the next call waits behind it
+
+    assert om_webhook_task.run(om_settings.pk) == 0
+    assert OpenMessagingInbox.objects.get(pk=second.pk).attempts == 2
+    assert texts(om_handover) == ["first"]
+
+    assert om_webhook_task.run(om_settings.pk) == 2  # dead-lettered, then the next one
+    dead = OpenMessagingInbox.objects.get()
+    assert dead.pk == second.pk
+    assert dead.attempts == 3
+    assert dead.dead_at is not None
+    assert texts(om_handover) == ["first", "next"]
+
+    assert om_webhook_task.run(om_settings.pk) == 0  # a dead letter is not tried again
+    assert OpenMessagingInbox.objects.get().attempts == 3
+    assert "dead-lettered" in caplog.text
+    assert WEBHOOK_SECRET not in caplog.text + dead.last_error
+    assert not OpenMessagingInbox.objects.filter(pk=first.pk).exists()
+
+
+def test_the_last_error_is_the_type_and_message_truncated(om_handover, settings, monkeypatch):
+    settings.GENESYS_INBOX_MAX_ATTEMPTS = 1
+
+    def record(settings_id: int, payload: dict[str, Any]) -> str:
+        raise ValueError("x" * 1000)
+
+    monkeypatch.setattr(om_transport, "record_webhook_message", record)
+    om_settings = om_handover.endpoint.genesys_om_settings
+    OpenMessagingInbox.objects.create(settings=om_settings, payload={"type": "Text"})
+    assert om_webhook_task.run(om_settings.pk) == 1
+    dead = OpenMessagingInbox.objects.get()
+    assert dead.dead_at is not None
+    assert dead.last_error == "ValueError: " + "x" * 488
+
+
+# The admin: dead letters listed, filtered, replayed
+
+
+def test_dead_letters_are_listed_and_replayed_from_the_admin(
+    admin_client, om_handover, monkeypatch, django_capture_on_commit_callbacks
+):
+    om_settings = om_handover.endpoint.genesys_om_settings
+    to_id = om_handover.genesys_om.from_id
+    dead = OpenMessagingInbox.objects.create(
+        settings=om_settings,
+        payload=message(to_id, "m-1", "replayed"),
+        attempts=5,
+        last_error="ProgrammingError: relation does not exist",
+        dead_at=timezone.now(),
+    )
+    waiting = OpenMessagingInbox.objects.create(settings=om_settings, payload={"type": "Text"})
+    url = reverse("admin:genesys_openmessaginginbox_changelist")
+
+    html = admin_client.get(url, {"dead": "yes"}).content.decode()
+    assert f"Open Messaging webhook call #{dead.pk}<" in html
+    assert f"Open Messaging webhook call #{waiting.pk}<" not in html
+    assert "ProgrammingError: relation does not exist" in html
+    assert str(om_handover.endpoint) in html
+    assert f"#{waiting.pk}<" in admin_client.get(url, {"dead": "no"}).content.decode()
+    detail = admin_client.get(reverse("admin:genesys_openmessaginginbox_change", args=[dead.pk]))
+    assert "replayed" in detail.content.decode()
+    assert 'name="_save"' not in detail.content.decode()  # read-only
+    add = admin_client.get(reverse("admin:genesys_openmessaginginbox_add"))
+    assert add.status_code == 403
+
+    delayed: list[tuple] = []
+    monkeypatch.setattr(om_webhook_task, "delay", lambda *args: delayed.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url, {"action": "replay", "_selected_action": [dead.pk]})
+    assert response.status_code == 302
+    dead.refresh_from_db()
+    assert (dead.attempts, dead.dead_at) == (0, None)
+    assert delayed == [(om_settings.pk,)]
+    om_webhook_task.run(om_settings.pk)
+    assert texts(om_handover) == ["replayed"]
 
 
 # The worker's lock never holds up a webhook's INSERT
