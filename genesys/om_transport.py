@@ -42,11 +42,16 @@ def _settings(handover: Handover) -> OpenMessagingSettings:
 
 
 def opaque_user_id(om_settings: OpenMessagingSettings, handover: Handover) -> str:
-    """The user's id in Genesys: stable for the session, and neither personal nor guessable
-    (an HMAC of the endpoint and session, keyed with the endpoint's webhook token).
+    """The user's id in Genesys for one handover, neither personal nor guessable (an HMAC
+    of the endpoint, session and handover, keyed with the endpoint's webhook token).
+
+    Per handover, not per session: webhooks find their handover by it, so a late or
+    replayed call of an ended handover's conversation must not reach the session's next
+    handover. Stored in ``OpenMessagingConversation.from_id`` when the handover starts (a
+    handover keeps the id it was given, including those from before it was per handover).
     """
     key = om_settings.webhook_token.encode()
-    text = f"{handover.endpoint.public_id}:{handover.session_id}".encode()
+    text = f"{handover.endpoint.public_id}:{handover.session_id}:{handover.public_id}".encode()
     return "hp-" + hmac.new(key, text, hashlib.sha256).hexdigest()[:40]
 
 
@@ -193,6 +198,7 @@ def open_handover_for(om_settings_id: int, from_id: str) -> Handover | None:
             genesys_om__from_id=from_id,
         )
         .exclude(status=HandoverStatus.ENDED)
+        .select_related("genesys_om")
         .first()
     )
 
@@ -232,6 +238,30 @@ def _object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def conversation_id_of(payload: dict[str, Any]) -> str:
+    """The Genesys conversation id a webhook call names (top level or in ``channel``)."""
+    channel = _object(payload.get("channel"))
+    return _text(payload.get("conversationId")) or _text(channel.get("conversationId"))
+
+
+def _other_conversation(handover: Handover, conversation_id: str) -> bool:
+    """Whether a call naming ``conversation_id`` belongs to another Genesys conversation
+    than the handover's: a late or replayed call of an earlier handover of the session
+    (which shares the user id if both began before it was per handover)."""
+    if not conversation_id:
+        return False
+    known = handover.genesys_om.conversation_id
+    if known:
+        return conversation_id != known
+    return (
+        OpenMessagingConversation.objects.filter(
+            conversation_id=conversation_id, handover__endpoint_id=handover.endpoint_id
+        )
+        .exclude(handover=handover)
+        .exists()
+    )
+
+
 def record_webhook_message(om_settings_id: int, payload: dict[str, Any]) -> str:
     """Record what a signed Open Messaging webhook call said; a word on what was done.
 
@@ -245,6 +275,8 @@ def record_webhook_message(om_settings_id: int, payload: dict[str, Any]) -> str:
     handover = open_handover_for(om_settings_id, to_id)
     if handover is None:
         return "no open handover"
+    if _other_conversation(handover, conversation_id_of(payload)):
+        return "other conversation"
     sender = _object(channel.get("from"))
     name = _text(sender.get("nickname")) or _text(sender.get("firstName")) or handover.agent_name
     name = name[:255]

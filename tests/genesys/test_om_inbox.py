@@ -14,8 +14,10 @@ from django.db import connection as db_connection
 from django.urls import reverse
 from django.utils import timezone
 
+from endpoints.models import EndReason, HandoverEvent
+from endpoints.services import handover_end
 from genesys import om_transport
-from genesys.models import OpenMessagingInbox
+from genesys.models import OpenMessagingConversation, OpenMessagingInbox
 from genesys.om_transport import OpenMessagingTransport, record_webhook_message
 from genesys.open_messaging import signature
 from genesys.tasks import om_inbox_sweep_task, om_webhook_task
@@ -303,3 +305,48 @@ def test_the_sweep_enqueues_one_task_per_endpoint_and_none_for_dead_letters(monk
     monkeypatch.setattr(om_webhook_task, "delay", lambda *args: delayed.append(args))
     om_inbox_sweep_task.run()
     assert sorted(delayed) == sorted([(busy.pk,), (quiet.pk,)])
+
+
+# A late or replayed call of an ended handover never reaches the session's next handover
+
+
+def two_handovers_of_one_session():
+    """Handover one (ended, conversation c-1) and two (open) of session S."""
+    om_settings = OpenMessagingSettingsFactory()
+    transport = OpenMessagingTransport()
+    one = HandoverFactory(endpoint=om_settings.endpoint, provider="genesys_om", session_id="S")
+    transport.start(one)
+    OpenMessagingConversation.objects.filter(handover=one).update(conversation_id="c-1")
+    handover_end(handover_id=one.pk, reason=EndReason.USER_ENDED, disconnect=False)
+    two = HandoverFactory(endpoint=om_settings.endpoint, provider="genesys_om", session_id="S")
+    transport.start(two)
+    one.refresh_from_db()
+    return om_settings, one, two
+
+
+def test_a_call_for_an_ended_handover_does_not_reach_the_sessions_next_one():
+    om_settings, one, two = two_handovers_of_one_session()
+    assert one.genesys_om.from_id != two.genesys_om.from_id  # per handover, not per session
+    payload = message(one.genesys_om.from_id, "late-1", "too late")
+    assert record_webhook_message(om_settings.pk, payload) == "no open handover"
+    two.refresh_from_db()
+    assert two.status == "queued"
+    assert not two.events.exists()
+
+
+def test_a_call_naming_another_conversation_is_ignored():
+    om_settings, one, two = two_handovers_of_one_session()
+    # Handovers from before the per-handover ids share the session's id.
+    shared = one.genesys_om.from_id
+    OpenMessagingConversation.objects.filter(handover=two).update(from_id=shared)
+    late = message(shared, "late-1", "too late", conversationId="c-1")
+    assert record_webhook_message(om_settings.pk, late) == "other conversation"  # two's unknown
+    OpenMessagingConversation.objects.filter(handover=two).update(conversation_id="c-2")
+    assert record_webhook_message(om_settings.pk, late) == "other conversation"
+    in_channel = message(shared, "late-2", "too late")
+    in_channel["channel"]["conversationId"] = "c-1"
+    assert record_webhook_message(om_settings.pk, in_channel) == "other conversation"
+    assert not HandoverEvent.objects.filter(handover=two).exists()
+    own = message(shared, "m-1", "hello", conversationId="c-2")
+    assert record_webhook_message(om_settings.pk, own) == "agent message"
+    assert texts(two) == ["hello"]
