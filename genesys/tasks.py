@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -71,7 +72,9 @@ def om_webhook_task(settings_id: int) -> int:
             try:
                 with transaction.atomic():
                     outcome = record_webhook_message(settings_id, call.payload)
-                    call.delete()
+                    OpenMessagingInbox.objects.filter(pk=call_id).delete()
+            except SoftTimeLimitExceeded:
+                raise  # the batch's time is up, not the call's fault: all of it runs again
             except Exception as error:  # whatever a payload makes fail is counted, not fatal
                 if not _failed(call, error):
                     break  # it blocks the calls after it until it is dead
