@@ -1,12 +1,17 @@
-"""Admin for Genesys Cloud: the settings inline on the endpoint page and OAuth2 connections."""
+"""Admin for Genesys Cloud: the settings inline on the endpoint page, OAuth2 connections and
+the Open Messaging webhook calls waiting or dead-lettered (read-only, with Replay)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from endpoints.admin import ProviderSettingsInline, SecretFormAdminMixin, TestConnectionMixin
 from endpoints.fields import secret_state
@@ -17,8 +22,10 @@ from genesys.models import (
     OPEN_MESSAGING_FIELDS,
     GenesysSettings,
     OAuth2Connection,
+    OpenMessagingInbox,
     OpenMessagingSettings,
 )
+from genesys.tasks import om_webhook_task
 
 
 class GenesysSettingsInline(ProviderSettingsInline):
@@ -61,3 +68,63 @@ class OAuth2ConnectionAdmin(SecretFormAdminMixin, TestConnectionMixin, admin.Mod
             "unset": _("not set"),
             "unreadable": _("unreadable, enter it again"),
         }[secret_state(obj, "client_secret")]
+
+
+class DeadLetterFilter(admin.SimpleListFilter):
+    title = _("dead letter")
+    parameter_name = "dead"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() in ("yes", "no"):
+            return queryset.filter(dead_at__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(OpenMessagingInbox)
+class OpenMessagingInboxAdmin(admin.ModelAdmin):
+    """The webhook calls the worker has not recorded yet: waiting, failing (attempts, last
+    error) or dead-lettered. Read-only; Replay hands dead letters back to the worker."""
+
+    actions = ["replay"]
+    list_display = ["__str__", "settings", "received_at", "attempts", "last_error", "dead_at"]
+    list_filter = [DeadLetterFilter]
+    list_select_related = ["settings__endpoint"]
+    fields = ["settings", "received_at", "attempts", "last_error", "dead_at", "payload"]
+    readonly_fields = fields
+
+    # The webhook adds calls and the worker removes them: nobody edits one here.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_replay_permission(self, request: HttpRequest) -> bool:
+        """Replaying takes the model's ``change`` permission."""
+        opts = self.model._meta
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    @admin.action(description=_("Replay"), permissions=["replay"])
+    def replay(self, request: HttpRequest, queryset: QuerySet[OpenMessagingInbox]) -> None:
+        """Record the calls again, from the first attempt: their endpoints' tasks run (a
+        replayed call comes first again, before the endpoint's later calls)."""
+        settings_ids = set(queryset.order_by().values_list("settings_id", flat=True).distinct())
+        replayed = queryset.update(dead_at=None, attempts=0)
+        for settings_id in settings_ids:
+            transaction.on_commit(partial(om_webhook_task.delay, settings_id))
+        self.message_user(
+            request,
+            ngettext(
+                "%d webhook call handed to the worker again.",
+                "%d webhook calls handed to the worker again.",
+                replayed,
+            )
+            % replayed,
+            messages.SUCCESS,
+        )

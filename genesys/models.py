@@ -380,22 +380,32 @@ class OpenMessagingConversation(models.Model):
         return self.conversation_id or self.from_id
 
 
+#: The longest ``OpenMessagingInbox.last_error`` kept (the exception's type and message).
+LAST_ERROR_MAX_LENGTH = 500
+
+
 class OpenMessagingInbox(models.Model):
     """A verified Open Messaging webhook call waiting for the worker, in arrival order.
 
     The webhook view only stores the call and answers; the worker records its events in
     the order the calls arrived (one at a time per endpoint), so two workers never swap an
-    agent's messages.
+    agent's messages. A call whose recording fails stays, with ``attempts`` and
+    ``last_error``; after ``GENESYS_INBOX_MAX_ATTEMPTS`` it is a dead letter (``dead_at``):
+    kept for the admin to read and replay, skipped by the worker.
     """
 
     settings = models.ForeignKey(
         OpenMessagingSettings, on_delete=models.CASCADE, related_name="inbox"
     )
     payload = models.JSONField()
-    received_at = models.DateTimeField(default=timezone.now)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    attempts = models.PositiveIntegerField(_("failed attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=LAST_ERROR_MAX_LENGTH, blank=True)
+    dead_at = models.DateTimeField(_("dead-lettered"), null=True, blank=True)
 
     class Meta:
         ordering = ["pk"]
+        verbose_name = _("Open Messaging webhook call")
 
     def __str__(self) -> str:
         return f"Open Messaging webhook call #{self.pk}"

@@ -42,11 +42,16 @@ def _settings(handover: Handover) -> OpenMessagingSettings:
 
 
 def opaque_user_id(om_settings: OpenMessagingSettings, handover: Handover) -> str:
-    """The user's id in Genesys: stable for the session, and neither personal nor guessable
-    (an HMAC of the endpoint and session, keyed with the endpoint's webhook token).
+    """The user's id in Genesys for one handover, neither personal nor guessable (an HMAC
+    of the endpoint, session and handover, keyed with the endpoint's webhook token).
+
+    Per handover, not per session: webhooks find their handover by it, so a late or
+    replayed call of an ended handover's conversation must not reach the session's next
+    handover. Stored in ``OpenMessagingConversation.from_id`` when the handover starts (a
+    handover keeps the id it was given, including those from before it was per handover).
     """
     key = om_settings.webhook_token.encode()
-    text = f"{handover.endpoint.public_id}:{handover.session_id}".encode()
+    text = f"{handover.endpoint.public_id}:{handover.session_id}:{handover.public_id}".encode()
     return "hp-" + hmac.new(key, text, hashlib.sha256).hexdigest()[:40]
 
 
@@ -188,6 +193,7 @@ def open_handover_for(om_settings_id: int, from_id: str) -> Handover | None:
             genesys_om__from_id=from_id,
         )
         .exclude(status=HandoverStatus.ENDED)
+        .select_related("genesys_om")
         .first()
     )
 
@@ -213,34 +219,83 @@ def agent_joined(handover_id: int, *, name: str, external_id: str) -> None:
         )
 
 
+#: The longest Genesys message id recorded: ``HandoverEvent.external_id`` (255) holds it
+#: with the ``joined:webhook:`` prefix. Genesys's ids are UUIDs.
+MESSAGE_ID_MAX_LENGTH = 200
+
+
+def _text(value: Any) -> str:
+    """``value`` if it is a string, else empty: a payload's shape is checked, not trusted."""
+    return value if isinstance(value, str) else ""
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def conversation_id_of(payload: dict[str, Any]) -> str:
+    """The Genesys conversation id a webhook call names (top level or in ``channel``)."""
+    channel = _object(payload.get("channel"))
+    return _text(payload.get("conversationId")) or _text(channel.get("conversationId"))
+
+
+def _other_conversation(handover: Handover, conversation_id: str) -> bool:
+    """Whether a call naming ``conversation_id`` belongs to another Genesys conversation
+    than the handover's: a late or replayed call of an earlier handover of the session
+    (which shares the user id if both began before it was per handover)."""
+    if not conversation_id:
+        return False
+    known = handover.genesys_om.conversation_id
+    if known:
+        return conversation_id != known
+    return (
+        OpenMessagingConversation.objects.filter(
+            conversation_id=conversation_id, handover__endpoint_id=handover.endpoint_id
+        )
+        .exclude(handover=handover)
+        .exists()
+    )
+
+
 def record_webhook_message(om_settings_id: int, payload: dict[str, Any]) -> str:
-    """Record what a signed Open Messaging webhook call said; a word on what was done."""
-    channel = payload.get("channel") if isinstance(payload.get("channel"), dict) else {}
-    to_id = str((channel.get("to") or {}).get("id") or "")
+    """Record what a signed Open Messaging webhook call said; a word on what was done.
+
+    Whatever the payload's shape, a field of the wrong type is treated as absent: a call
+    that does not fit answers ``"ignored …"`` (or ``"no recipient"``) rather than raising.
+    """
+    channel = _object(payload.get("channel"))
+    to_id = _text(_object(channel.get("to")).get("id"))
     if not to_id:
         return "no recipient"
     handover = open_handover_for(om_settings_id, to_id)
     if handover is None:
         return "no open handover"
-    sender = channel.get("from") or {}
-    name = str(sender.get("nickname") or sender.get("firstName") or handover.agent_name or "")
-    kind = payload.get("type")
+    if _other_conversation(handover, conversation_id_of(payload)):
+        return "other conversation"
+    sender = _object(channel.get("from"))
+    name = _text(sender.get("nickname")) or _text(sender.get("firstName")) or handover.agent_name
+    name = name[:255]
+    kind = _text(payload.get("type"))[:40]
     if kind == "Text" and payload.get("direction", "Outbound") == "Outbound":
-        message_id = str(payload.get("id") or channel.get("messageId") or "")
-        if not message_id:
+        message_id = _text(payload.get("id")) or _text(channel.get("messageId"))
+        if not message_id or len(message_id) > MESSAGE_ID_MAX_LENGTH:
             return "no message id"
+        text = payload.get("text")
+        if text is not None and not isinstance(text, str):
+            return "ignored Text: the text is not a string"
         if handover.status != HandoverStatus.ACTIVE:
             agent_joined(handover.pk, name=name, external_id=f"joined:webhook:{message_id}")
         event = handover_event_record(
             handover_id=handover.pk,
             kind=EventKind.AGENT_MESSAGE,
-            data={"text": str(payload.get("text") or ""), "agent_name": name},
+            data={"text": text or "", "agent_name": name},
             external_id=message_id,
             activity=True,
         )
         return "agent message" if event else "duplicate"
     if kind == "Event":
-        for event in payload.get("events") or []:
+        events = payload.get("events")
+        for event in events if isinstance(events, list) else []:
             if isinstance(event, dict) and event.get("eventType") == "Typing":
                 handover_event_record(
                     handover_id=handover.pk,
@@ -248,7 +303,7 @@ def record_webhook_message(om_settings_id: int, payload: dict[str, Any]) -> str:
                     data={"agent_name": name},
                 )
                 return "agent typing"
-    return f"ignored {kind}"
+    return f"ignored {kind}" if kind else "ignored: no type"
 
 
 def _handover_of_conversation(conversation_id: str) -> Handover | None:

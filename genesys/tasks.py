@@ -7,12 +7,19 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from endpoints.models import EndReason, HandoverStatus
 from endpoints.services import handover_end
-from genesys.models import OpenMessagingConversation, OpenMessagingInbox, OpenMessagingSettings
+from genesys.models import (
+    LAST_ERROR_MAX_LENGTH,
+    OpenMessagingConversation,
+    OpenMessagingInbox,
+    OpenMessagingSettings,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -21,38 +28,96 @@ logger = logging.getLogger(__name__)
 INBOX_BATCH = 200
 
 
+def lock_inbox(settings_id: int) -> bool:
+    """Lock the endpoint's settings row until the transaction ends (one worker at a time
+    records its inbox); ``False`` if the endpoint is gone.
+
+    ``FOR NO KEY UPDATE``, not ``FOR UPDATE``: a webhook's inbox ``INSERT`` checks its
+    foreign key with ``FOR KEY SHARE``, which ``FOR UPDATE`` would make wait for the whole
+    batch; two workers still exclude each other. (SQLite has no row locks: a no-op.)
+    """
+    return (
+        OpenMessagingSettings.objects.select_for_update(no_key=True).filter(pk=settings_id).exists()
+    )
+
+
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def om_webhook_task(settings_id: int) -> int:
-    """Record the endpoint's waiting webhook calls in arrival order; how many were recorded.
+    """Record the endpoint's waiting webhook calls in arrival order; how many were done
+    (recorded, or dead-lettered).
 
-    The settings row is locked meanwhile, so one worker at a time records an endpoint's
-    calls and agent messages keep their order; events are deduplicated by Genesys message
-    id, so Genesys's retries and a redelivered task are harmless.
+    The settings row is locked meanwhile (``lock_inbox``), so one worker at a time records
+    an endpoint's calls and agent messages keep their order; events are deduplicated by
+    Genesys message id, so Genesys's retries and a redelivered task are harmless.
+
+    Each call is recorded in its own savepoint. One that fails is rolled back alone,
+    counted (``attempts``, ``last_error``) and left for the next run (the next webhook's or
+    the sweeper's); since order matters, the endpoint's later calls wait behind it until
+    it succeeds or, after ``GENESYS_INBOX_MAX_ATTEMPTS`` failures, is dead-lettered: kept
+    for the admin (Replay), skipped from then on, and the later calls go on.
     """
     from genesys.om_transport import record_webhook_message
 
+    done = 0
     with transaction.atomic():
-        locked = OpenMessagingSettings.objects.select_for_update().filter(pk=settings_id)
-        if not locked.exists():
+        if not lock_inbox(settings_id):
             return 0
-        calls = list(OpenMessagingInbox.objects.filter(settings_id=settings_id)[:INBOX_BATCH])
+        calls = list(
+            OpenMessagingInbox.objects.filter(settings_id=settings_id, dead_at__isnull=True)[
+                :INBOX_BATCH
+            ]
+        )
         for call in calls:
-            outcome = record_webhook_message(settings_id, call.payload)
-            logger.info(
-                "Open Messaging webhook %s of settings %s: %s", call.pk, settings_id, outcome
-            )
-        OpenMessagingInbox.objects.filter(pk__in=[call.pk for call in calls]).delete()
-    if len(calls) == INBOX_BATCH:
+            call_id = call.pk
+            try:
+                with transaction.atomic():
+                    outcome = record_webhook_message(settings_id, call.payload)
+                    OpenMessagingInbox.objects.filter(pk=call_id).delete()
+            except SoftTimeLimitExceeded:
+                raise  # the batch's time is up, not the call's fault: all of it runs again
+            except Exception as error:  # whatever a payload makes fail is counted, not fatal
+                if not _failed(call, error):
+                    break  # it blocks the calls after it until it is dead
+            else:
+                logger.info(
+                    "Open Messaging webhook %s of settings %s: %s", call_id, settings_id, outcome
+                )
+            done += 1
+    if done == INBOX_BATCH:
         om_webhook_task.delay(settings_id)
-    return len(calls)
+    return done
+
+
+def _failed(call: OpenMessagingInbox, error: Exception) -> bool:
+    """Count a failed attempt at ``call``; whether it is now a dead letter."""
+    call.attempts += 1
+    # The type and message only (what the payload made fail; never a secret), storable.
+    text = f"{type(error).__name__}: {error}".replace("\x00", "")
+    call.last_error = text[:LAST_ERROR_MAX_LENGTH]
+    dead = call.attempts >= settings.GENESYS_INBOX_MAX_ATTEMPTS
+    if dead:
+        call.dead_at = timezone.now()
+    call.save(update_fields=["attempts", "last_error", "dead_at"])
+    logger.log(
+        logging.ERROR if dead else logging.WARNING,
+        "Open Messaging webhook %s of settings %s failed (attempt %s)%s",
+        call.pk,
+        call.settings_id,
+        call.attempts,
+        ": dead-lettered" if dead else "",
+        exc_info=error,
+    )
+    return dead
 
 
 @shared_task(acks_late=True)
 def om_inbox_sweep_task() -> None:
-    """Hand waiting webhook calls a lost task left to a worker (the beat runs this)."""
+    """Hand waiting webhook calls a lost task left to a worker (the beat runs this): one
+    task per endpoint; dead letters wait for a replay."""
     stale = timezone.now() - timedelta(seconds=30)
     waiting = (
-        OpenMessagingInbox.objects.filter(received_at__lt=stale)
+        OpenMessagingInbox.objects.filter(received_at__lt=stale, dead_at__isnull=True)
+        .order_by()  # Meta.ordering would make DISTINCT one row per call
         .values_list("settings_id", flat=True)
         .distinct()
     )

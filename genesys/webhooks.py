@@ -2,9 +2,10 @@
 conversation (signed by a Genesys workflow or data action with the same secret).
 
 Both check the signature before anything is written: an unknown token is 404, a missing
-``X-Hub-Signature-256`` 401, a wrong one 403. A verified agent message is stored in the
-endpoint's inbox (arrival order) and the work is a Celery task (Genesys wants a quick 200
-and retries otherwise); the task takes ids, never the secret.
+``X-Hub-Signature-256`` 401, a wrong one 403; a body that is not a JSON object, one
+PostgreSQL cannot store or one nested too deeply, 400. A verified agent message is stored
+in the endpoint's inbox (arrival order) and the work is a Celery task (Genesys wants a
+quick 200 and retries otherwise); the task takes ids, never the secret.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ from genesys.models import OpenMessagingInbox, OpenMessagingSettings
 from genesys.open_messaging import SIGNATURE_HEADER, signature_valid
 
 logger = logging.getLogger(__name__)
+
+#: JSON nested deeper than this is refused (Genesys's messages are a few levels deep).
+MAX_JSON_DEPTH = 32
+TOO_DEEP = f"The body is nested more than {MAX_JSON_DEPTH} levels deep."
+UNSTORABLE_TEXT = "The body holds \\u0000 or a lone surrogate in a string: it cannot be stored."
 
 
 def _refuse(status: int, detail: str) -> JsonResponse:
@@ -59,12 +65,51 @@ def _verified(request: HttpRequest, token: str) -> tuple[OpenMessagingSettings, 
         )
         return _refuse(403, "The signature does not match.")
     try:
-        payload = json.loads(body)
+        payload = json.loads(body, parse_constant=_no_constant)
+    except RecursionError:
+        return _refuse(400, TOO_DEEP)
     except ValueError:
         return _refuse(400, "The body is not JSON.")
     if not isinstance(payload, dict):
         return _refuse(400, "The body is not a JSON object.")
+    problem = unstorable(payload)
+    if problem:
+        return _refuse(400, problem)
     return om_settings, payload
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")  # NaN, Infinity: PostgreSQL's jsonb refuses them
+
+
+def unstorable(payload: Any) -> str:
+    """Why PostgreSQL's ``jsonb`` cannot store ``payload`` (a NUL character or a lone
+    surrogate in a string or key), or why we will not (nested over ``MAX_JSON_DEPTH``
+    levels); empty when it can. Iterative, so no depth makes it recurse.
+    """
+    stack: list[tuple[Any, int]] = [(payload, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if not _storable_text(value):
+                return UNSTORABLE_TEXT
+            continue
+        if isinstance(value, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                return TOO_DEEP
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items)
+    return ""
+
+
+def _storable_text(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @csrf_exempt

@@ -258,6 +258,9 @@ GENESYS_STREAM_POLL_SECONDS = env.float("GENESYS_STREAM_POLL_SECONDS", default=5
 GENESYS_TRANSFER_GRACE_SECONDS = env.float("GENESYS_TRANSFER_GRACE_SECONDS", default=10.0)
 # The largest Open Messaging webhook body accepted.
 GENESYS_WEBHOOK_MAX_BYTES = env.int("GENESYS_WEBHOOK_MAX_BYTES", default=1024 * 1024)
+# Open Messaging webhook calls whose recording failed this many times are dead-lettered
+# (kept for the admin to replay) so the endpoint's later calls go on.
+GENESYS_INBOX_MAX_ATTEMPTS = env.int("GENESYS_INBOX_MAX_ATTEMPTS", default=5)
 # The relay's Notifications API WebSocket: silence longer than this is a dead channel.
 GENESYS_NOTIFICATIONS_HEARTBEAT_TIMEOUT = env.float(
     "GENESYS_NOTIFICATIONS_HEARTBEAT_TIMEOUT", default=90.0

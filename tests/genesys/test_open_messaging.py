@@ -139,14 +139,6 @@ def webhook_body(to_id: str, message_id: str = "m-1", text: str = "Hi") -> bytes
     ).encode()
 
 
-@pytest.fixture
-def om_handover():
-    om_settings = OpenMessagingSettingsFactory()
-    handover = HandoverFactory(endpoint=om_settings.endpoint, provider="genesys_om")
-    OpenMessagingTransport().start(handover)
-    return handover
-
-
 def post(client, path: str, body: bytes, header: str | None) -> Any:
     extra = {} if header is None else {"HTTP_X_HUB_SIGNATURE_256": header}
     return client.post(path, data=body, content_type="application/json", **extra)
