@@ -115,7 +115,7 @@ class OpenMessagingInboxAdmin(admin.ModelAdmin):
         """Record the calls again, from the first attempt: their endpoints' tasks run (a
         replayed call comes first again, before the endpoint's later calls)."""
         settings_ids = set(queryset.order_by().values_list("settings_id", flat=True).distinct())
-        replayed = queryset.update(dead_at=None, attempts=0)
+        replayed = queryset.update(dead_at=None, attempts=0, next_attempt_at=None)
         for settings_id in settings_ids:
             transaction.on_commit(partial(om_webhook_task.delay, settings_id))
         self.message_user(

@@ -402,6 +402,8 @@ class OpenMessagingInbox(models.Model):
     attempts = models.PositiveIntegerField(_("failed attempts"), default=0)
     last_error = models.CharField(_("last error"), max_length=LAST_ERROR_MAX_LENGTH, blank=True)
     dead_at = models.DateTimeField(_("dead-lettered"), null=True, blank=True)
+    #: After a failure, not tried again before this (the relay's backoff).
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
 
     class Meta:
         ordering = ["pk"]

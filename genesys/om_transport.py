@@ -351,6 +351,24 @@ def agent_left(handover_id: int, *, name: str, external_id: str) -> None:
         )
 
 
+def end_conversation(settings_id: int, conversation_id: str) -> bool:
+    """The end webhook: end the open handover of ``conversation_id`` on the endpoint of
+    ``settings_id`` as ``agent_left``; ``False`` if there is none (ended already, unknown)."""
+    conversation = (
+        OpenMessagingConversation.objects.filter(
+            conversation_id=conversation_id,
+            handover__endpoint__genesys_om_settings__pk=settings_id,
+        )
+        .exclude(handover__status=HandoverStatus.ENDED)
+        .first()
+    )
+    if conversation is None:
+        return False
+    return handover_end(
+        handover_id=conversation.handover_id, reason=EndReason.AGENT_LEFT, disconnect=False
+    )
+
+
 def end_abandoned(conversation_id: str) -> bool:
     """No agent and no queue past the grace period: the agent ended the conversation."""
     handover = _handover_of_conversation(conversation_id)

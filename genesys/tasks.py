@@ -12,11 +12,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from endpoints.models import EndReason, HandoverStatus
-from endpoints.services import handover_end
+from endpoints.retries import backoff_seconds
 from genesys.models import (
     LAST_ERROR_MAX_LENGTH,
-    OpenMessagingConversation,
     OpenMessagingInbox,
     OpenMessagingSettings,
 )
@@ -69,6 +67,11 @@ def om_webhook_task(settings_id: int) -> int:
         )
         for call in calls:
             call_id = call.pk
+            wait = _wait_seconds(call)
+            if wait:
+                # It blocks the calls after it: the whole inbox waits for its next attempt.
+                om_webhook_task.apply_async((settings_id,), countdown=wait)
+                break
             try:
                 with transaction.atomic():
                     outcome = record_webhook_message(settings_id, call.payload)
@@ -88,16 +91,33 @@ def om_webhook_task(settings_id: int) -> int:
     return done
 
 
+def _wait_seconds(call: OpenMessagingInbox) -> float:
+    if call.next_attempt_at is None:
+        return 0.0
+    return max(0.0, (call.next_attempt_at - timezone.now()).total_seconds())
+
+
 def _failed(call: OpenMessagingInbox, error: Exception) -> bool:
-    """Count a failed attempt at ``call``; whether it is now a dead letter."""
+    """Count a failed attempt at ``call``; whether it is now a dead letter.
+
+    The next attempt waits for the relay's backoff, so a burst of webhooks behind a call
+    that fails for a moment (a deadlock, a restart) does not use up its attempts at once.
+    """
     call.attempts += 1
+    call.next_attempt_at = timezone.now() + timedelta(
+        seconds=backoff_seconds(
+            call.attempts,
+            base=settings.RELAY_BACKOFF_SECONDS,
+            cap=settings.RELAY_BACKOFF_MAX_SECONDS,
+        )
+    )
     # The type and message only (what the payload made fail; never a secret), storable.
     text = f"{type(error).__name__}: {error}".replace("\x00", "")
     call.last_error = text[:LAST_ERROR_MAX_LENGTH]
     dead = call.attempts >= settings.GENESYS_INBOX_MAX_ATTEMPTS
     if dead:
         call.dead_at = timezone.now()
-    call.save(update_fields=["attempts", "last_error", "dead_at"])
+    call.save(update_fields=["attempts", "last_error", "dead_at", "next_attempt_at"])
     logger.log(
         logging.ERROR if dead else logging.WARNING,
         "Open Messaging webhook %s of settings %s failed (attempt %s)%s",
@@ -125,19 +145,9 @@ def om_inbox_sweep_task() -> None:
         om_webhook_task.delay(settings_id)
 
 
-@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+@shared_task(acks_late=True)
 def om_end_task(settings_id: int, conversation_id: str) -> bool:
-    """The end webhook: end the open handover of ``conversation_id`` as ``agent_left``."""
-    conversation = (
-        OpenMessagingConversation.objects.filter(
-            conversation_id=conversation_id,
-            handover__endpoint__genesys_om_settings__pk=settings_id,
-        )
-        .exclude(handover__status=HandoverStatus.ENDED)
-        .first()
-    )
-    if conversation is None:
-        return False
-    return handover_end(
-        handover_id=conversation.handover_id, reason=EndReason.AGENT_LEFT, disconnect=False
-    )
+    """Kept for tasks queued before the end webhook did the work itself: the same work."""
+    from genesys.om_transport import end_conversation
+
+    return end_conversation(settings_id, conversation_id)

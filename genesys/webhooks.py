@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from django.views.decorators.http import require_POST
 from endpoints.fields import SecretUnreadable
 from genesys import tasks
 from genesys.models import OpenMessagingInbox, OpenMessagingSettings
+from genesys.om_transport import end_conversation
 from genesys.open_messaging import SIGNATURE_HEADER, signature_valid
 
 logger = logging.getLogger(__name__)
@@ -121,7 +123,8 @@ def message_webhook(request: HttpRequest, token: str) -> HttpResponse:
         return verified
     om_settings, payload = verified
     OpenMessagingInbox.objects.create(settings=om_settings, payload=payload)
-    transaction.on_commit(lambda: tasks.om_webhook_task.delay(om_settings.pk))
+    # Stored: if the broker cannot take the task now, the inbox sweep hands it over later.
+    transaction.on_commit(partial(tasks.om_webhook_task.delay, om_settings.pk), robust=True)
     return HttpResponse(status=200)
 
 
@@ -129,7 +132,8 @@ def message_webhook(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def end_webhook(request: HttpRequest, token: str) -> HttpResponse:
     """``{"conversationId"}``: the agent ended that conversation; end its handover
-    (``agent_left``). Idempotent: an ended or unknown conversation answers 202 too.
+    (``agent_left``) now, in the request, so no broker outage can lose it. Idempotent: an
+    ended or unknown conversation answers 200 too, with ``ended`` false.
     """
     verified = _verified(request, token)
     if isinstance(verified, JsonResponse):
@@ -138,5 +142,4 @@ def end_webhook(request: HttpRequest, token: str) -> HttpResponse:
     conversation_id = payload.get("conversationId")
     if not isinstance(conversation_id, str) or not conversation_id or len(conversation_id) > 64:
         return _refuse(400, 'Send {"conversationId": "<Genesys conversation ID>"}.')
-    transaction.on_commit(lambda: tasks.om_end_task.delay(om_settings.pk, conversation_id))
-    return HttpResponse(status=202)
+    return JsonResponse({"ended": end_conversation(om_settings.pk, conversation_id)})

@@ -30,6 +30,11 @@ class Migration(migrations.Migration):
             name='last_error',
             field=models.CharField(blank=True, max_length=500, verbose_name='last error'),
         ),
+        migrations.AddField(
+            model_name='openmessaginginbox',
+            name='next_attempt_at',
+            field=models.DateTimeField(blank=True, null=True, verbose_name='next attempt'),
+        ),
         migrations.AlterField(
             model_name='openmessaginginbox',
             name='received_at',

@@ -154,11 +154,16 @@ def test_a_failing_call_blocks_the_later_ones_until_it_is_dead_lettered(
     assert "no_such_table" in poisoned.last_error
     assert poisoned.last_error.split(":")[0] in {"ProgrammingError", "OperationalError"}
     assert OpenMessagingInbox.objects.count() == 2  # the next call waits behind it
+    assert poisoned.next_attempt_at > timezone.now()  # not before the backoff
+    assert om_webhook_task.run(om_settings.pk) == 0
+    assert OpenMessagingInbox.objects.get(pk=second.pk).attempts == 1
 
+    OpenMessagingInbox.objects.update(next_attempt_at=None)  # the backoff is over
     assert om_webhook_task.run(om_settings.pk) == 0
     assert OpenMessagingInbox.objects.get(pk=second.pk).attempts == 2
     assert texts(om_handover) == ["first"]
 
+    OpenMessagingInbox.objects.update(next_attempt_at=None)
     assert om_webhook_task.run(om_settings.pk) == 2  # dead-lettered, then the next one
     dead = OpenMessagingInbox.objects.get()
     assert dead.pk == second.pk

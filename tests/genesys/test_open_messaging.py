@@ -162,6 +162,24 @@ def test_unsigned_or_missigned_calls_are_refused_before_any_write(
     assert not OpenMessagingInbox.objects.exists()
 
 
+def test_the_end_webhook_ends_the_handover_in_the_request(
+    client, om_handover, django_capture_on_commit_callbacks
+):
+    OpenMessagingConversation.objects.filter(handover=om_handover).update(conversation_id="c-9")
+    om_settings = om_handover.endpoint.genesys_om_settings
+    body = b'{"conversationId": "c-9"}'
+    with django_capture_on_commit_callbacks() as published:
+        response = post(
+            client, om_settings.end_webhook_path(), body, signature(WEBHOOK_SECRET, body)
+        )
+    assert (response.status_code, response.json()) == (200, {"ended": True})
+    assert not any("om_end_task" in repr(callback) for callback in published)  # no broker
+    om_handover.refresh_from_db()
+    assert (om_handover.status, om_handover.end_reason) == ("ended", "agent_left")
+    again = post(client, om_settings.end_webhook_path(), body, signature(WEBHOOK_SECRET, body))
+    assert (again.status_code, again.json()) == (200, {"ended": False})
+
+
 def test_a_signature_with_another_secret_is_refused(client, om_handover):
     om_settings = om_handover.endpoint.genesys_om_settings
     body = webhook_body(om_handover.genesys_om.from_id)
