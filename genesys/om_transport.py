@@ -144,6 +144,7 @@ class OpenMessagingTransport(HandoverTransport):
                 message.text,
                 since=message.attempt_started_at,
                 already_sent=message.other_remote_ids(),
+                stop_at=message.previous_remote_id(),
             )
         except errors.GenesysError as error:
             raise _translate(error, sent=False) from None
