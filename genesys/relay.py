@@ -1,0 +1,106 @@
+"""The Genesys relay: one asyncio loop holding the event stream of every open Genesys web chat
+handover, and one Notifications API channel per OAuth connection for the open Open Messaging
+handovers (``genesys.notifications``: agents joining and leaving, the end of the conversation).
+
+Every ``poll_seconds`` it reads which handovers are open and starts or stops their streams;
+each agent event is recorded once (the database deduplicates by Genesys message id) and its
+callback delivery handed to Celery. ``genesys_relay`` runs it until stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import close_old_connections
+
+from endpoints.models import Handover, HandoverStatus
+from genesys.event_stream import StreamSupervisor
+from genesys.notifications import NotificationsSupervisor
+from genesys.om_transport import end_abandoned, record_participants, watched_conversations
+from genesys.regions import Region
+from genesys.transport import record_stream_event, session_of
+from genesys.webchat import WebChatSession
+
+logger = logging.getLogger("genesys.relay")
+
+Wanted = dict[str, tuple[Region, WebChatSession]]
+
+
+def wanted_streams(known: dict[int, tuple[Region, WebChatSession]]) -> Wanted:
+    """The conversations to hold now; ``known`` caches sessions between calls."""
+    close_old_connections()
+    open_ids = set(
+        Handover.objects.filter(
+            status__in=[HandoverStatus.QUEUED, HandoverStatus.ACTIVE],
+            genesys_webchat__isnull=False,
+        ).values_list("pk", flat=True)
+    )
+    for gone in set(known) - open_ids:
+        del known[gone]
+    new = (
+        Handover.objects.filter(pk__in=open_ids - set(known))
+        .select_related("genesys_webchat", "endpoint__genesys_settings")
+        .iterator()
+    )
+    for handover in new:
+        known[handover.pk] = (
+            handover.endpoint.genesys_settings.region,
+            session_of(handover.genesys_webchat),
+        )
+    return {str(pk): value for pk, value in known.items()}
+
+
+def _closing(function: Any) -> Any:
+    """``function`` with stale database connections closed first (a long-lived process)."""
+
+    def call(*args: Any) -> Any:
+        close_old_connections()
+        return function(*args)
+
+    return call
+
+
+class GenesysRelay:
+    """The relay loop; ``run(stop)`` holds streams and channels until ``stop`` is set."""
+
+    def __init__(self, *, poll_seconds: float) -> None:
+        self.poll_seconds = poll_seconds
+
+    async def run(self, stop: asyncio.Event) -> None:
+        known: dict[int, tuple[Region, WebChatSession]] = {}
+        record = sync_to_async(record_stream_event)
+
+        async def handle(key: str, event: object) -> None:
+            await record(int(key), event)
+
+        notifications = NotificationsSupervisor(
+            sync_to_async(_closing(record_participants)),
+            sync_to_async(_closing(end_abandoned)),
+            grace_seconds=settings.GENESYS_TRANSFER_GRACE_SECONDS,
+            heartbeat_timeout=settings.GENESYS_NOTIFICATIONS_HEARTBEAT_TIMEOUT,
+        )
+        async with StreamSupervisor(
+            handle,
+            heartbeat_timeout=settings.GENESYS_STREAM_HEARTBEAT_TIMEOUT,
+            poll_seconds=settings.GENESYS_STREAM_POLL_SECONDS,
+        ) as supervisor:
+            try:
+                while not stop.is_set():
+                    try:
+                        await supervisor.sync(await sync_to_async(wanted_streams)(known))
+                    except Exception:
+                        logger.exception("Genesys relay: could not refresh the handovers to hold")
+                    try:
+                        wanted = await sync_to_async(_closing(watched_conversations))()
+                        await notifications.sync(wanted)
+                    except Exception:
+                        logger.exception("Genesys relay: could not refresh the notifications")
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
+            finally:
+                await notifications.close()
