@@ -12,12 +12,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import close_old_connections
 
+from endpoints.fields import SecretUnreadable
 from endpoints.models import Handover, HandoverStatus
 from genesys.event_stream import StreamSupervisor
 from genesys.notifications import NotificationsSupervisor
@@ -30,10 +34,41 @@ logger = logging.getLogger("genesys.relay")
 
 Wanted = dict[str, tuple[Region, WebChatSession]]
 
+#: A handover that cannot be read is logged again at most this often, while it stays so.
+SKIPPED_LOG_SECONDS = 600.0
 
-def wanted_streams(known: dict[int, tuple[Region, WebChatSession]]) -> Wanted:
-    """The conversations to hold now; ``known`` caches sessions between calls."""
-    close_old_connections()
+
+class SkippedRows:
+    """Handovers the relay skipped because their rows cannot be read (a secret no key
+    decrypts, settings gone): logged by handover id, never with the secret, at most once
+    every ``SKIPPED_LOG_SECONDS`` each, so one bad row neither stops the relay nor floods
+    its log."""
+
+    def __init__(self) -> None:
+        self._logged: dict[int, float] = {}
+
+    def __call__(self, handover_id: int, error: Exception) -> None:
+        now = time.monotonic()
+        if now - self._logged.get(handover_id, -SKIPPED_LOG_SECONDS) < SKIPPED_LOG_SECONDS:
+            return
+        self._logged[handover_id] = now
+        # A SecretUnreadable or DoesNotExist message names the row and field, never a value.
+        safe = isinstance(error, SecretUnreadable | ObjectDoesNotExist)
+        logger.error(
+            "Genesys relay: handover %s skipped, its row cannot be read: %s",
+            handover_id, error if safe else type(error).__name__,
+        )  # fmt: skip
+
+
+def wanted_streams(
+    known: dict[int, tuple[Region, WebChatSession]],
+    on_error: Callable[[int, Exception], None] | None = None,
+) -> Wanted:
+    """The conversations to hold now; ``known`` caches sessions between calls.
+
+    A handover whose row cannot be read is skipped (``on_error``) and tried again next time.
+    """
+    on_error = on_error or SkippedRows()
     open_ids = set(
         Handover.objects.filter(
             status__in=[HandoverStatus.QUEUED, HandoverStatus.ACTIVE],
@@ -48,10 +83,13 @@ def wanted_streams(known: dict[int, tuple[Region, WebChatSession]]) -> Wanted:
         .iterator()
     )
     for handover in new:
-        known[handover.pk] = (
-            handover.endpoint.genesys_settings.region,
-            session_of(handover.genesys_webchat),
-        )
+        try:
+            known[handover.pk] = (
+                handover.endpoint.genesys_settings.region,
+                session_of(handover.genesys_webchat),
+            )
+        except Exception as error:
+            on_error(handover.pk, error)
     return {str(pk): value for pk, value in known.items()}
 
 
@@ -73,6 +111,7 @@ class GenesysRelay:
 
     async def run(self, stop: asyncio.Event) -> None:
         known: dict[int, tuple[Region, WebChatSession]] = {}
+        skipped = SkippedRows()
         record = sync_to_async(record_stream_event)
 
         async def handle(key: str, event: object) -> None:
@@ -92,11 +131,13 @@ class GenesysRelay:
             try:
                 while not stop.is_set():
                     try:
-                        await supervisor.sync(await sync_to_async(wanted_streams)(known))
+                        await supervisor.sync(
+                            await sync_to_async(_closing(wanted_streams))(known, skipped)
+                        )
                     except Exception:
                         logger.exception("Genesys relay: could not refresh the handovers to hold")
                     try:
-                        wanted = await sync_to_async(_closing(watched_conversations))()
+                        wanted = await sync_to_async(_closing(watched_conversations))(skipped)
                         await notifications.sync(wanted)
                     except Exception:
                         logger.exception("Genesys relay: could not refresh the notifications")
