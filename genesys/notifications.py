@@ -36,6 +36,13 @@ MAX_TOPICS = 1000
 AGENT, ACD, CUSTOMER = "agent", "acd", "customer"
 CONNECTED = frozenset({"connected", "alerting", "dialing", "contacting"})
 OVER = frozenset({"disconnected", "terminated"})
+#: Errors of the channel as a whole (its token, Genesys itself): reconnect, then catch up.
+CHANNEL_ERRORS = (
+    errors.GenesysUnavailable,
+    errors.GenesysRateLimited,
+    errors.GenesysAuthenticationError,
+    errors.GenesysCredentialsError,
+)
 
 
 @dataclass(frozen=True)
@@ -101,7 +108,9 @@ class NotificationChannel:
     ``watch(conversation ids)`` sets what it subscribes to; ``run()`` holds the WebSocket:
     creates the channel, subscribes, reads the conversations once (what was missed while
     disconnected), then reads frames, resubscribing when the set changes and reconnecting
-    with backoff when the socket closes, fails or falls silent.
+    with backoff when the socket closes, fails or falls silent. A conversation that cannot be
+    read or recorded is set aside and read again every ``retry_seconds``: one bad
+    conversation never holds up the others.
     """
 
     def __init__(
@@ -115,6 +124,7 @@ class NotificationChannel:
         heartbeat_timeout: float = 90.0,
         reconnect_seconds: float = 1.0,
         reconnect_max_seconds: float = 30.0,
+        retry_seconds: float = 5.0,
     ) -> None:
         self.region = region
         self.connection = connection
@@ -125,7 +135,11 @@ class NotificationChannel:
         self.heartbeat_timeout = heartbeat_timeout
         self.reconnect_seconds = reconnect_seconds
         self.reconnect_max_seconds = reconnect_max_seconds
+        self.retry_seconds = retry_seconds
         self.conversations: set[str] = set()
+        #: Conversations whose last read or recording failed, and when to read them again.
+        self._unread: set[str] = set()
+        self._retry_at = 0.0
         self._subscribed: set[str] | None = None
         self._channel_id = ""
         self._grace: dict[str, asyncio.Task[None]] = {}
@@ -182,6 +196,9 @@ class NotificationChannel:
                     new = self.conversations - (self._subscribed or set())
                     await self._subscribe()
                     await self._catch_up(new)
+                if self._unread and loop.time() >= self._retry_at:
+                    unread, self._unread = self._unread & self.conversations, set()
+                    await self._catch_up(unread)
                 try:
                     frame = await ws.receive(timeout=0.5)
                 except TimeoutError:
@@ -224,7 +241,21 @@ class NotificationChannel:
                 )
             except errors.GenesysNotFound:
                 continue
+            except CHANNEL_ERRORS:
+                raise
+            except errors.GenesysError as error:
+                logger.warning(
+                    "Genesys notifications: conversation %s cannot be read (%s); set aside",
+                    conversation_id, error,
+                )  # fmt: skip
+                self._set_aside(conversation_id)
+                continue
             await self._on_conversation(conversation_id, found)
+
+    def _set_aside(self, conversation_id: str) -> None:
+        if not self._unread:
+            self._retry_at = asyncio.get_running_loop().time() + self.retry_seconds
+        self._unread.add(conversation_id)
 
     async def _on_frame(self, data: str) -> None:
         try:
@@ -243,7 +274,15 @@ class NotificationChannel:
 
     async def _on_conversation(self, conversation_id: str, body: Mapping[str, Any]) -> None:
         participants = read_participants(body)
-        outcome = await self.on_participants(conversation_id, participants)
+        try:
+            outcome = await self.on_participants(conversation_id, participants)
+        except Exception:
+            logger.exception(
+                "Genesys notifications: recording conversation %s failed; set aside",
+                conversation_id,
+            )
+            self._set_aside(conversation_id)
+            return
         if outcome == "ended":
             self._cancel_grace(conversation_id)
         elif participants.abandoned and not participants.customer_over:
