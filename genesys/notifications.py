@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from asgiref.sync import sync_to_async
 
 from genesys import errors, open_messaging
 from genesys.client import GenesysClient
@@ -100,6 +99,8 @@ def read_participants(conversation: Mapping[str, Any]) -> Participants:
 Handler = Callable[[str, Participants], Awaitable[str]]
 #: ``conversation_id`` → the handover ended as ``agent_left``.
 EndHandler = Callable[[str], Awaitable[Any]]
+#: ``await blocking(function, *args, **kwargs)``: a blocking call off the event loop.
+Blocking = Callable[..., Awaitable[Any]]
 
 
 class NotificationChannel:
@@ -125,6 +126,7 @@ class NotificationChannel:
         reconnect_seconds: float = 1.0,
         reconnect_max_seconds: float = 30.0,
         retry_seconds: float = 5.0,
+        blocking: Blocking = asyncio.to_thread,
     ) -> None:
         self.region = region
         self.connection = connection
@@ -136,6 +138,8 @@ class NotificationChannel:
         self.reconnect_seconds = reconnect_seconds
         self.reconnect_max_seconds = reconnect_max_seconds
         self.retry_seconds = retry_seconds
+        #: Runs the blocking ``requests`` calls (the relay gives its bounded thread pool).
+        self.blocking = blocking
         self.conversations: set[str] = set()
         #: Conversations whose last read or recording failed, and when to read them again.
         self._unread: set[str] = set()
@@ -177,9 +181,11 @@ class NotificationChannel:
         self._grace.clear()
 
     async def _hold(self, http: aiohttp.ClientSession) -> None:
-        request = sync_to_async(self.client.request)
-        channel = await request(
-            "POST", "/api/v2/notifications/channels", what="the notification channel creation"
+        channel = await self.blocking(
+            self.client.request,
+            "POST",
+            "/api/v2/notifications/channels",
+            what="the notification channel creation",
         )
         self._channel_id = str(channel["id"])
         uri = check_event_stream_uri(self.region, str(channel["connectUri"]))
@@ -224,7 +230,8 @@ class NotificationChannel:
                 len(wanted), MAX_TOPICS,
             )  # fmt: skip
             wanted = wanted[:MAX_TOPICS]
-        await sync_to_async(self.client.request)(
+        await self.blocking(
+            self.client.request,
             "PUT",
             f"/api/v2/notifications/channels/{self._channel_id}/subscriptions",
             what="the notification subscriptions",
@@ -236,8 +243,8 @@ class NotificationChannel:
         """Read each conversation as it is now: what happened before we subscribed."""
         for conversation_id in sorted(conversation_ids):
             try:
-                found = await sync_to_async(open_messaging.get_conversation)(
-                    self.client, conversation_id
+                found = await self.blocking(
+                    open_messaging.get_conversation, self.client, conversation_id
                 )
             except errors.GenesysNotFound:
                 continue
@@ -301,8 +308,8 @@ class NotificationChannel:
     async def _after_grace(self, conversation_id: str) -> None:
         await asyncio.sleep(self.grace_seconds)
         try:
-            found = await sync_to_async(open_messaging.get_conversation)(
-                self.client, conversation_id
+            found = await self.blocking(
+                open_messaging.get_conversation, self.client, conversation_id
             )
         except errors.GenesysNotFound:
             found = {"participants": []}

@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import close_old_connections
 
 from endpoints.fields import SecretUnreadable
 from endpoints.models import Handover, HandoverStatus
+from endpoints.relay_threads import BlockingPool
 from genesys.event_stream import StreamSupervisor
 from genesys.notifications import NotificationsSupervisor
 from genesys.om_transport import end_abandoned, record_participants, watched_conversations
@@ -93,55 +92,58 @@ def wanted_streams(
     return {str(pk): value for pk, value in known.items()}
 
 
-def _closing(function: Any) -> Any:
-    """``function`` with stale database connections closed first (a long-lived process)."""
-
-    def call(*args: Any) -> Any:
-        close_old_connections()
-        return function(*args)
-
-    return call
-
-
 class GenesysRelay:
-    """The relay loop; ``run(stop)`` holds streams and channels until ``stop`` is set."""
+    """The relay loop; ``run(stop)`` holds streams and channels until ``stop`` is set.
 
-    def __init__(self, *, poll_seconds: float) -> None:
+    Blocking work runs off the event loop on two pools: the poll (which handovers to hold)
+    on a thread of its own, so it keeps time however busy the rest is; events' recording and
+    the Notifications API's ``requests`` calls on ``threads`` threads (``RELAY_THREADS``), so
+    one slow Genesys answer delays no other conversation.
+    """
+
+    def __init__(self, *, poll_seconds: float, threads: int | None = None) -> None:
         self.poll_seconds = poll_seconds
+        self.threads = settings.RELAY_THREADS if threads is None else threads
 
     async def run(self, stop: asyncio.Event) -> None:
         known: dict[int, tuple[Region, WebChatSession]] = {}
         skipped = SkippedRows()
-        record = sync_to_async(record_stream_event)
+        pool = BlockingPool(self.threads, name="relay")
+        poll = BlockingPool(1, name="relay-poll")
 
         async def handle(key: str, event: object) -> None:
-            await record(int(key), event)
+            await pool.run(record_stream_event, int(key), event)
 
         notifications = NotificationsSupervisor(
-            sync_to_async(_closing(record_participants)),
-            sync_to_async(_closing(end_abandoned)),
+            functools.partial(pool.run, record_participants),
+            functools.partial(pool.run, end_abandoned),
+            blocking=pool.run,
             grace_seconds=settings.GENESYS_TRANSFER_GRACE_SECONDS,
             heartbeat_timeout=settings.GENESYS_NOTIFICATIONS_HEARTBEAT_TIMEOUT,
         )
-        async with StreamSupervisor(
-            handle,
-            heartbeat_timeout=settings.GENESYS_STREAM_HEARTBEAT_TIMEOUT,
-            poll_seconds=settings.GENESYS_STREAM_POLL_SECONDS,
-        ) as supervisor:
-            try:
-                while not stop.is_set():
-                    try:
-                        await supervisor.sync(
-                            await sync_to_async(_closing(wanted_streams))(known, skipped)
-                        )
-                    except Exception:
-                        logger.exception("Genesys relay: could not refresh the handovers to hold")
-                    try:
-                        wanted = await sync_to_async(_closing(watched_conversations))(skipped)
-                        await notifications.sync(wanted)
-                    except Exception:
-                        logger.exception("Genesys relay: could not refresh the notifications")
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
-            finally:
-                await notifications.close()
+        try:
+            async with StreamSupervisor(
+                handle,
+                heartbeat_timeout=settings.GENESYS_STREAM_HEARTBEAT_TIMEOUT,
+                poll_seconds=settings.GENESYS_STREAM_POLL_SECONDS,
+            ) as supervisor:
+                try:
+                    while not stop.is_set():
+                        try:
+                            await supervisor.sync(await poll.run(wanted_streams, known, skipped))
+                        except Exception:
+                            logger.exception(
+                                "Genesys relay: could not refresh the handovers to hold"
+                            )
+                        try:
+                            wanted = await poll.run(watched_conversations, skipped)
+                            await notifications.sync(wanted)
+                        except Exception:
+                            logger.exception("Genesys relay: could not refresh the notifications")
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(stop.wait(), timeout=self.poll_seconds)
+                finally:
+                    await notifications.close()
+        finally:
+            poll.close()
+            pool.close()

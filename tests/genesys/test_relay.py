@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import threading
+import time
+from collections.abc import Iterator
 
 import pytest
 
-from endpoints.models import Handover
+from endpoints.models import EventKind, Handover, HandoverEvent
+from endpoints.services import handover_start
+from endpoints.tasks import handover_start_task
 from genesys.models import OpenMessagingConversation, OpenMessagingSettings, WebChatConversation
 from genesys.om_transport import watched_conversations
-from genesys.relay import SkippedRows, wanted_streams
+from genesys.relay import GenesysRelay, SkippedRows, wanted_streams
+from tests.e2e.conftest import wait_for
 from tests.factories import GenesysSettingsFactory, HandoverFactory, OpenMessagingSettingsFactory
 
 pytestmark = pytest.mark.django_db
@@ -92,3 +100,62 @@ def test_a_skipped_handover_is_logged_once_while_it_stays_unreadable(caplog):
         "Genesys relay: handover 7 skipped, its row cannot be read: KeyError",
         "Genesys relay: handover 8 skipped, its row cannot be read: KeyError",
     ]
+
+
+# The relay loop, in this process
+
+
+@contextlib.contextmanager
+def running(relay: GenesysRelay) -> Iterator[None]:
+    """``relay`` on an event loop of its own thread, stopped (and waited for) at the end."""
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    thread = threading.Thread(target=loop.run_until_complete, args=(relay.run(stop),))
+    thread.start()
+    try:
+        yield
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=30)
+        loop.close()
+        assert not thread.is_alive()
+
+
+def webchat_started(sandbox, connection) -> Handover:
+    genesys_settings = GenesysSettingsFactory(
+        organization_id=sandbox.organization_id,
+        deployment_id=sandbox.deployment_id,
+        queue_id=sandbox.queue_id,
+        queue_name=sandbox.queue_name,
+        node_authentication=connection,
+    )
+    handover, _ = handover_start(endpoint=genesys_settings.endpoint, user_id="u", session_id="s")
+    handover_start_task.apply(args=[handover.pk])
+    return Handover.objects.select_related("genesys_webchat").get(pk=handover.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_slow_genesys_call_does_not_delay_another_handovers_events(genesys, connection, settings):
+    """One Notifications API call takes 4 s; an agent joining a web chat meanwhile is
+    recorded at once (all blocking work shared one thread: it waited the 4 s)."""
+    settings.GENESYS_HTTP_READ_TIMEOUT = 10.0  # the slow answer is waited for, not retried
+    settings.GENESYS_RELAY_POLL_SECONDS = 0.1
+    webchat = webchat_started(genesys, connection)
+    om_handover(OpenMessagingSettingsFactory(node_authentication=connection), 1)
+    slow = "/api/v2/notifications/channels"
+    genesys.add_fault(slow, method="POST", delay_seconds=4)
+
+    with running(GenesysRelay(poll_seconds=0.1, threads=4)):
+        wait_for(lambda: genesys.state()["open_streams"] == 1, what="the web chat's stream")
+        wait_for(lambda: genesys.requests(slow), what="the slow channel creation")
+        slow_started = time.monotonic()
+        genesys.agent_join(webchat.genesys_webchat.conversation_id, name="Alex Agent")
+        wait_for(
+            lambda: HandoverEvent.objects.filter(kind=EventKind.AGENT_JOINED).exists(),
+            what="agent_joined",
+        )
+        recorded_after = time.monotonic() - slow_started
+        sockets = genesys.state()["open_notification_sockets"]
+
+    assert recorded_after < 2.0
+    assert sockets == 0  # the slow call had not returned yet
