@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from django.db import transaction
@@ -311,10 +311,12 @@ def end_abandoned(conversation_id: str) -> bool:
 
 
 def watched_conversations(
+    handover_ids: Collection[int] | None = None,
     on_error: Callable[[int, Exception], None] | None = None,
 ) -> dict[tuple[int, str], tuple[Any, Any, set[str]]]:
-    """For the relay: the conversations of open Open Messaging handovers, by OAuth
-    connection and region (one notification channel each).
+    """For the relay: the conversations of open Open Messaging handovers (of
+    ``handover_ids``, the ones this relay replica owns, when given), by OAuth connection
+    and region (one notification channel each).
 
     A row that cannot be read (its settings gone, a host no region has) is skipped and
     handed to ``on_error`` with its handover id (logged when there is none): one bad row
@@ -328,6 +330,8 @@ def watched_conversations(
         .exclude(conversation_id="")
         .select_related("handover__endpoint__genesys_om_settings__node_authentication")
     )
+    if handover_ids is not None:
+        rows = rows.filter(handover__in=handover_ids)
     for row in rows:
         try:
             om_settings = row.handover.endpoint.genesys_om_settings
