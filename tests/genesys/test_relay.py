@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from endpoints import relay_ownership
 from endpoints.models import EventKind, Handover, HandoverEvent
 from endpoints.services import handover_start
 from endpoints.tasks import handover_start_task
@@ -159,3 +160,26 @@ def test_a_slow_genesys_call_does_not_delay_another_handovers_events(genesys, co
 
     assert recorded_after < 2.0
     assert sockets == 0  # the slow call had not returned yet
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_replica_that_cannot_renew_its_leases_lets_its_streams_go(
+    genesys, connection, settings, monkeypatch
+):
+    """After a lease without a successful poll another replica has taken the handovers over:
+    holding on would hold them twice."""
+    settings.RELAY_OWNERSHIP_LEASE_SECONDS = 1.0
+    webchat = webchat_started(genesys, connection)
+    relay = GenesysRelay(poll_seconds=0.1, threads=2)
+
+    with running(relay):
+        wait_for(lambda: genesys.state()["open_streams"] == 1, what="the stream")
+        assert Handover.objects.get(pk=webchat.pk).relay_owner == relay.token
+
+        def database_gone(**kwargs: object) -> set[int]:
+            raise ConnectionError("the database is unreachable")
+
+        monkeypatch.setattr(relay_ownership, "poll", database_gone)
+        failing_since = time.monotonic()
+        wait_for(lambda: genesys.state()["open_streams"] == 0, what="the stream to close")
+        assert time.monotonic() - failing_since > 0.8  # not at the first failure: a lease
