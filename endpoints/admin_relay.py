@@ -19,8 +19,17 @@ from endpoints.models import Handover, HandoverStatus, RelayReplica
 
 @admin.register(RelayReplica)
 class RelayReplicaAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "hostname", "pid", "started_at", "heartbeat_at", "live", "held"]
-    fields = ["token", "hostname", "pid", "started_at", "heartbeat_at"]
+    list_display = [
+        "__str__",
+        "providers",
+        "hostname",
+        "pid",
+        "started_at",
+        "heartbeat_at",
+        "live",
+        "held",
+    ]
+    fields = ["token", "providers", "hostname", "pid", "started_at", "heartbeat_at"]
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[RelayReplica]:

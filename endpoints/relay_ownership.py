@@ -8,8 +8,8 @@ calls ``poll(token=…, providers=…)``, which
 1. heartbeats the replica's row;
 2. renews the leases of the handovers it owns (conditional on the owner being its token);
 3. claims free or expired open handovers up to its fair share, ceil(open handovers / live
-   replicas), live meaning a heartbeat within the lease, and releases what it owns above
-   that share, so a replica that just started gets work;
+   replicas of the same providers), live meaning a heartbeat within the lease, and
+   releases what it owns above that share, so a replica that just started gets work;
 
 and returns the ids of the handovers it owns. Claims lock candidate rows with ``SELECT …
 FOR UPDATE SKIP LOCKED`` and take them with an update conditional on their being still
@@ -54,18 +54,27 @@ def _open(providers: Collection[str] | None = None) -> QuerySet[Handover]:
     return handovers if providers is None else handovers.filter(provider__in=providers)
 
 
-def heartbeat(*, token: str) -> None:
+def _key(providers: Collection[str]) -> str:
+    return ",".join(sorted(providers))
+
+
+def heartbeat(*, token: str, providers: Collection[str]) -> None:
     """The replica is alive (its row is made again if it was deleted)."""
     if not RelayReplica.objects.filter(token=token).update(heartbeat_at=Now()):
         RelayReplica.objects.create(
-            token=token, hostname=socket.gethostname()[:255], pid=os.getpid()
+            token=token,
+            providers=_key(providers),
+            hostname=socket.gethostname()[:255],
+            pid=os.getpid(),
         )
     RelayReplica.objects.filter(heartbeat_at__lt=Now() - DEAD_REPLICA_KEPT).delete()
 
 
-def live_replicas() -> int:
-    """Replicas whose heartbeat is within the lease."""
-    return RelayReplica.objects.filter(heartbeat_at__gt=Now() - _lease()).count()
+def live_replicas(providers: Collection[str]) -> int:
+    """Replicas of ``providers`` whose heartbeat is within the lease."""
+    return RelayReplica.objects.filter(
+        providers=_key(providers), heartbeat_at__gt=Now() - _lease()
+    ).count()
 
 
 def renew(*, token: str) -> int:
@@ -90,7 +99,7 @@ def claim(*, token: str, providers: Collection[str]) -> set[int]:
     """Own ``token``'s fair share of the open handovers of ``providers``: claim free or
     expired ones up to it, release any above it. The ids owned now."""
     relayed = _open(providers)
-    share = math.ceil(relayed.count() / max(1, live_replicas()))
+    share = math.ceil(relayed.count() / max(1, live_replicas(providers)))
     mine = sorted(owned(token=token, providers=providers))
     if len(mine) > share:
         release(token=token, handover_ids=mine[share:])
@@ -112,7 +121,7 @@ def claim(*, token: str, providers: Collection[str]) -> set[int]:
 
 def poll(*, token: str, providers: Collection[str]) -> set[int]:
     """One poll of a replica: heartbeat, renew, claim its share; the ids it owns."""
-    heartbeat(token=token)
+    heartbeat(token=token, providers=providers)
     renew(token=token)
     return claim(token=token, providers=providers)
 

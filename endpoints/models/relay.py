@@ -12,10 +12,14 @@ class RelayReplica(models.Model):
 
     It heartbeats every poll; a replica whose heartbeat is older than the ownership lease
     counts as dead, and its handovers are taken over (``endpoints.relay_ownership``).
-    Host name and process id are only there for the admin and the logs.
+    Replicas of the same ``providers`` divide those providers' handovers between them (a
+    relay of other providers takes no share of them). Host name and process id are only
+    there for the admin and the logs.
     """
 
     token = models.CharField(_("token"), max_length=32, unique=True, editable=False)
+    #: The provider ids whose handovers it holds, sorted and comma-separated.
+    providers = models.CharField(_("providers"), max_length=255, editable=False)
     hostname = models.CharField(_("host name"), max_length=255, blank=True)
     pid = models.PositiveIntegerField(_("process ID"), null=True, blank=True)
     started_at = models.DateTimeField(_("started"), default=timezone.now)
