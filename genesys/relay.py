@@ -143,7 +143,7 @@ class GenesysRelay:
 
     async def run(self, stop: asyncio.Event) -> None:
         pool = BlockingPool(self.threads, name="relay")
-        poll = BlockingPool(1, name="relay-poll")
+        poll_thread = BlockingPool(1, name="relay-poll")
 
         async def handle(key: str, event: object) -> None:
             await pool.run(record_stream_event, int(key), event)
@@ -163,24 +163,24 @@ class GenesysRelay:
                 poll_seconds=settings.GENESYS_STREAM_POLL_SECONDS,
             ) as supervisor:
                 try:
-                    await self._hold(stop, poll, supervisor, notifications)
+                    await self._hold(stop, poll_thread, supervisor, notifications)
                 finally:
                     await notifications.close()
             # Nothing is held any more: another replica may take it all now.
             try:
-                await poll.run(relay_ownership.stop, token=self.token)
+                await poll_thread.run(relay_ownership.stop, token=self.token)
             except Exception:
                 logger.exception("Genesys relay: could not release; its leases will run out")
             else:
                 logger.info("Genesys relay %s: released its handovers", self.token[:8])
         finally:
-            poll.close()
+            poll_thread.close()
             pool.close()
 
     async def _hold(
         self,
         stop: asyncio.Event,
-        poll: BlockingPool,
+        poll_thread: BlockingPool,
         supervisor: StreamSupervisor,
         notifications: NotificationsSupervisor,
     ) -> None:
@@ -190,7 +190,7 @@ class GenesysRelay:
         while not stop.is_set():
             started = loop.time()
             try:
-                streams, channels = await poll.run(self.poll)
+                streams, channels = await poll_thread.run(self.poll)
             except Exception:
                 logger.exception("Genesys relay: could not refresh the handovers to hold")
                 if loop.time() - renewed_at > lease:
