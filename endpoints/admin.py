@@ -304,5 +304,6 @@ class EndpointAdmin(SecretFormAdminMixin, TestConnectionMixin, admin.ModelAdmin)
         return dict(provider_choices()).get(obj.handover_provider, obj.handover_provider)
 
 
-# The handover sessions admin lives in its own module; importing it registers it.
-from endpoints import admin_handovers  # noqa: E402, F401
+# The handover sessions and relay replicas admins live in their own modules; importing
+# them registers them.
+from endpoints import admin_handovers, admin_relay  # noqa: E402, F401

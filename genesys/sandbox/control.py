@@ -63,6 +63,7 @@ async def state_summary(request: web.Request) -> web.Response:
             "conversations": [c.summary() for c in state.conversations.values()],
             "faults": [fault.summary() for fault in state.faults],
             "open_streams": request.app[STREAMS].count(),
+            "open_streams_by_conversation": request.app[STREAMS].counts(),
             "open_notification_sockets": request.app[NOTIFICATION_STREAMS].count(),
             "open_integrations": [
                 i.summary() for i in request.app[OPEN_MESSAGING].integrations.values()

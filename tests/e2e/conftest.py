@@ -43,6 +43,7 @@ FAST = {
     "CALLBACK_BACKOFF_MAX_SECONDS": "0.2",
     "GENESYS_RELAY_POLL_SECONDS": "0.2",
     "GENESYS_TRANSFER_GRACE_SECONDS": "2.0",
+    "RELAY_OWNERSHIP_LEASE_SECONDS": "2",
 }
 
 
@@ -106,13 +107,13 @@ class Process:
 
 
 class Stack:
-    """The worker(s) and the relay of one test session."""
+    """The worker(s) and the relay replica(s) of one test session."""
 
     def __init__(self, env: dict[str, str], log_dir: Path) -> None:
         self.env = env
         self.log_dir = log_dir
         self.workers: list[Process] = []
-        self.relay: Process | None = None
+        self.relays: list[Process] = []
 
     def start_worker(self, name: str = "worker", concurrency: int = 2) -> Process:
         worker = Process(
@@ -129,22 +130,24 @@ class Stack:
         self.workers.append(worker)
         return worker.wait_until_logged(" ready.")
 
-    def start_relay(self) -> Process:
-        self.relay = Process(
-            "relay", [sys.executable, "manage.py", "genesys_relay"], self.env, self.log_dir
+    def start_relay(self, name: str = "relay") -> Process:
+        """One more replica of the relay (they divide the open handovers between them)."""
+        relay = Process(
+            f"{name}-{len(self.relays)}",
+            [sys.executable, "manage.py", "genesys_relay"],
+            self.env,
+            self.log_dir,
         ).start()
-        return self.relay.wait_until_logged("Genesys relay: holding event streams")
+        self.relays.append(relay)
+        return relay.wait_until_logged("Genesys relay: holding event streams")
 
     def stop(self) -> None:
-        for process in [*self.workers, self.relay]:
-            if process is not None:
-                process.stop()
+        for process in [*self.workers, *self.relays]:
+            process.stop()
 
     def logs(self) -> str:
         return "\n".join(
-            f"--- {process.name} ---\n{process.log()}"
-            for process in [*self.workers, self.relay]
-            if process is not None
+            f"--- {process.name} ---\n{process.log()}" for process in [*self.workers, *self.relays]
         )
 
 
