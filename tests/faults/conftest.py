@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -216,6 +217,9 @@ class FaultStack(Stack):
 def fault_stack(
     django_db_setup: Any, django_db_blocker: Any, sandbox_server: Any, tmp_path_factory: Any
 ) -> Iterator[FaultStack]:
+    missing = [tool for tool in ("redis-server", "redis-cli") if shutil.which(tool) is None]
+    if missing:
+        pytest.fail(f"The fault suite needs {' and '.join(missing)} on the PATH.")
     log_dir = tmp_path_factory.mktemp("faults")
     broker = RedisServer("redis-broker", log_dir)
     cache_server = RedisServer("redis-cache", log_dir)
@@ -267,7 +271,7 @@ def faults(fault_stack: FaultStack, sandbox: Any, settings: Any) -> Iterator[Fau
 @pytest.fixture
 def figures(request: pytest.FixtureRequest, sandbox: Any) -> Iterator[Figures]:
     """This scenario's figures; printed at the end of the session, pass or fail."""
-    record = Figures(scenario=request.node.name)
+    record = Figures(scenario=request.node.name, number=getattr(request.module, "SCENARIO", 0))
     started = time.monotonic()
     yield record
     record.seconds = time.monotonic() - started
@@ -288,6 +292,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The figures of every scenario that ran, in scenario order, at the very end."""
     lines = summary_lines(SIZE.name)
     if lines:
         terminalreporter.section("fault suite figures")

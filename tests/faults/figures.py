@@ -19,6 +19,7 @@ RECORDED: list[Figures] = []
 @dataclass
 class Figures:
     scenario: str
+    number: int = 0
     sent: int = 0
     received: int = 0
     duplicated: int = 0
@@ -66,7 +67,8 @@ class Figures:
             f"sandbox_requests={self.sandbox_requests}",
         ]
         parts += [f"{name}={_format(value)}" for name, value in self.extra.items()]
-        return f"{self.scenario} [{self.outcome}, {self.seconds:.1f} s]: " + ", ".join(parts)
+        head = f"{self.number}. {self.scenario} [{self.outcome}, {self.seconds:.1f} s]"
+        return f"{head}: " + ", ".join(parts)
 
 
 def _delivery_counts(sent: list[str], received: Iterable[str]) -> dict[str, int]:
@@ -101,4 +103,5 @@ def _format(value: Any) -> str:
 def summary_lines(size: str) -> list[str]:
     if not RECORDED:
         return []
-    return [f"Fault suite figures (size {size}):", *(f"  {f.line()}" for f in RECORDED)]
+    ordered = sorted(RECORDED, key=lambda figures: figures.number)
+    return [f"Fault suite figures (size {size}):", *(f"  {f.line()}" for f in ordered)]

@@ -16,7 +16,8 @@ class Size:
     crash_messages: int  # in all, spread over the handovers
     crash_send_seconds: float  # the messages are queued over this long
     crash_kill_every_seconds: float
-    # 2. Sends slower than the lease, and a 429 storm.
+    # 2. Sends slower than the lease, and a 429 storm. Fewer handovers than the stack's
+    # worker processes (two workers of two), so that a free one can take over a lease.
     lease_handovers: int
     lease_messages: int  # per handover
     lease_slow_sends: int  # per handover: sends whose 429 retries outlast the lease
@@ -75,9 +76,9 @@ SIZES = {
         crash_messages=1000,
         crash_send_seconds=40,
         crash_kill_every_seconds=3,
-        lease_handovers=8,
-        lease_messages=30,
-        lease_slow_sends=4,
+        lease_handovers=3,
+        lease_messages=40,
+        lease_slow_sends=6,
         storm_seconds=10,
         outage_handovers=10,
         outage_seconds=20,

@@ -24,6 +24,7 @@ from tests.faults.helpers import (
 from tests.faults.sizes import RESUME_SECONDS, SIZE
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+SCENARIO = 3  # its number in the README's table and the figures
 
 
 def test_the_relay_resumes_after_a_broker_outage_and_the_api_keeps_answering(

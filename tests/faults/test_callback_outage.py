@@ -29,6 +29,7 @@ from tests.faults.sizes import SIZE
 from tests.sandbox import free_port
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+SCENARIO = 6  # its number in the README's table and the figures
 
 
 def give_up_window(attempts: int, base: float, cap: float) -> tuple[float, float]:

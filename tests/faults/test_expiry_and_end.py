@@ -34,6 +34,7 @@ from tests.faults.helpers import (
 from tests.faults.sizes import RESUME_SECONDS, SIZE
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+SCENARIO = 8  # its number in the README's table and the figures
 
 
 def test_ending_keeps_a_handover_written_to_meanwhile_and_survives_a_broker_outage(

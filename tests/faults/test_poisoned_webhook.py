@@ -29,6 +29,7 @@ from tests.faults.helpers import (
 from tests.faults.sizes import SIZE
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+SCENARIO = 7  # its number in the README's table and the figures
 
 
 def poison_for(to_id: str) -> dict:

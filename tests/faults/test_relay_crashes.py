@@ -23,6 +23,7 @@ from tests.faults.helpers import (
 from tests.faults.sizes import SIZE
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+SCENARIO = 4  # its number in the README's table and the figures
 
 
 def test_agent_messages_reach_the_channel_once_across_relay_crashes_and_replicas(
@@ -88,7 +89,7 @@ def test_agent_messages_reach_the_channel_once_across_relay_crashes_and_replicas
     figures["events_recorded"] = sum(len(texts) for texts in recorded.values())
     figures["callbacks"] = len(channel.received)
     figures["channel_attempts"] = channel.attempts
-    figures["typing_or_other_events"] = (
+    figures["other_events"] = (
         HandoverEvent.objects.filter(handover__in=sent).exclude(kind="agent_message").count()
     )
 

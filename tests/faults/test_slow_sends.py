@@ -24,6 +24,7 @@ from tests.faults.helpers import (
 from tests.faults.sizes import SIZE
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+SCENARIO = 2  # its number in the README's table and the figures
 
 CONVERSATIONS = "/api/v2/webchat/guest/conversations"
 
@@ -54,7 +55,9 @@ def test_sends_outlasting_the_lease_and_a_429_storm_keep_order_and_once(
             text = f"h{handover.pk} m{n:03}"
             handover_message_add(handover=handover, text=text, client_message_id=f"c{n}")
             sent[handover.pk].append(text)
-    settled = poll(lambda: outbox_settled(sent), timeout=90)
+    # Each slow send holds a worker process about 5 s (four processes in all).
+    slow = SIZE.lease_handovers * SIZE.lease_slow_sends * 5 / 2
+    settled = poll(lambda: outbox_settled(sent), timeout=60 + SIZE.storm_seconds + slow)
     time.sleep(2)  # a second sender's request still in flight lands now
 
     by_conversation = customer_texts(sandbox)

@@ -25,6 +25,7 @@ from tests.faults.helpers import (
 from tests.faults.sizes import SIZE
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
+SCENARIO = 1  # its number in the README's table and the figures
 
 
 def test_workers_killed_mid_relay_lose_duplicate_and_reorder_nothing(faults, sandbox, figures):
