@@ -4,7 +4,6 @@ holds (read only: the replicas write these rows themselves)."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.contrib import admin
@@ -14,11 +13,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from endpoints.admin import ReadOnlyAdminMixin
 from endpoints.models import Handover, HandoverStatus, RelayReplica
 
 
 @admin.register(RelayReplica)
-class RelayReplicaAdmin(admin.ModelAdmin):
+class RelayReplicaAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "__str__",
         "providers",
@@ -51,9 +51,3 @@ class RelayReplicaAdmin(admin.ModelAdmin):
     @admin.display(description=_("handovers held"), ordering="held_count")
     def held(self, replica: RelayReplica) -> int:
         return replica.held_count
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
