@@ -80,7 +80,10 @@ def om_webhook_task(settings_id: int) -> int:
                 raise  # the batch's time is up, not the call's fault: all of it runs again
             except Exception as error:  # whatever a payload makes fail is counted, not fatal
                 if not _failed(call, error):
-                    break  # it blocks the calls after it until it is dead
+                    # It blocks the calls after it until it is dead: try again after its
+                    # backoff (the webhooks and the sweep may call sooner; they wait too).
+                    om_webhook_task.apply_async((settings_id,), countdown=_wait_seconds(call))
+                    break
             else:
                 logger.info(
                     "Open Messaging webhook %s of settings %s: %s", call_id, settings_id, outcome
@@ -137,6 +140,7 @@ def om_inbox_sweep_task() -> None:
     stale = timezone.now() - timedelta(seconds=30)
     waiting = (
         OpenMessagingInbox.objects.filter(received_at__lt=stale, dead_at__isnull=True)
+        .exclude(next_attempt_at__gt=timezone.now())
         .order_by()  # Meta.ordering would make DISTINCT one row per call
         .values_list("settings_id", flat=True)
         .distinct()

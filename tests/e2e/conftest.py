@@ -153,6 +153,9 @@ STACKS: list[Stack] = []
 class Stack:
     """The worker(s), relay(s) and other product processes of one test session."""
 
+    #: How a worker is started (the fault suite's plants a fault in it).
+    worker_command: tuple[str, ...] = (sys.executable, "-m", "celery")
+
     def __init__(self, env: dict[str, str], log_dir: Path) -> None:
         self.env = env
         self.log_dir = log_dir
@@ -180,7 +183,7 @@ class Stack:
         worker = Process(
             f"{name}-{len(self.workers)}",
             [
-                sys.executable, "-m", "celery", "-A", "handover_portal", "worker",
+                *self.worker_command, "-A", "handover_portal", "worker",
                 "--loglevel", "INFO", "--concurrency", str(concurrency), "--pool", "prefork",
                 "--without-mingle", "--without-gossip",
                 "--hostname", f"{name}{len(self.workers)}@%h",

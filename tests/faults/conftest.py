@@ -123,6 +123,9 @@ class RedisServer:
 class FaultStack(Stack):
     """The processes of the fault suite; see the module's docstring."""
 
+    #: Workers with the poison of scenario 7 planted (``tests/faults/worker.py``).
+    worker_command = (sys.executable, "-m", "tests.faults.worker")
+
     def __init__(
         self, env: dict[str, str], log_dir: Path, broker: RedisServer, cache: RedisServer
     ) -> None:

@@ -1,7 +1,8 @@
 """Scenario 7: a poisoned Open Messaging webhook call: correctly signed, addressed to the
-handover, with a shape that makes recording it raise (``channel.from`` a list). The agent
+handover, and raising when it is recorded (every shape Genesys could send is handled now,
+so the fault stack's workers raise for this one: ``tests/faults/worker.py``). The agent
 messages that follow on the same endpoint still arrive, once and in order; the poison call
-is kept with its error (a dead letter) and shown in the admin when its admin exists."""
+is kept with its error (a dead letter) and listed by the admin."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from tests.faults.helpers import (
     start_handovers,
 )
 from tests.faults.sizes import SIZE
+from tests.faults.worker import POISON_ID
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 SCENARIO = 7  # its number in the README's table and the figures
@@ -34,14 +36,14 @@ SCENARIO = 7  # its number in the README's table and the figures
 
 def poison_for(to_id: str) -> dict:
     return {
-        "id": "poison-1",
+        "id": POISON_ID,
         "channel": {
             "platform": "Open",
             "type": "Private",
             "to": {"id": to_id},
-            "from": ["not", "an", "object"],  # recording calls .get() on it
+            "from": {"id": "agent-1", "idType": "Opaque", "nickname": "Alex Agent"},
             "time": "2026-01-15T09:30:00.000Z",
-            "messageId": "poison-1",
+            "messageId": POISON_ID,
         },
         "type": "Text",
         "text": "poison",
@@ -116,7 +118,7 @@ def test_a_poisoned_webhook_does_not_block_the_agent_messages_after_it(faults, s
         problems.append(f"the poison call is kept {len(kept)} times (want once, as a dead letter)")
     elif not any(errors.values()):
         problems.append(f"the poison call is kept without an error (error fields: {errors})")
-    if admin_page not in ("listed", "not registered"):
+    if admin_page != "listed":
         problems.append(f"the inbox admin's changelist: {admin_page}")
     assert not problems, "\n".join(problems)
 
