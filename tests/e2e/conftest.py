@@ -259,7 +259,7 @@ def use_broker(url: str) -> None:
     app.amqp._producer_pool = None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def e2e_stack(
     django_db_setup: Any, django_db_blocker: Any, sandbox_server: Any, tmp_path_factory: Any
 ) -> Iterator[Stack]:

@@ -218,7 +218,7 @@ class FaultStack(Stack):
             server.process.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def fault_stack(
     django_db_setup: Any, django_db_blocker: Any, sandbox_server: Any, tmp_path_factory: Any
 ) -> Iterator[FaultStack]:
