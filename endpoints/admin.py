@@ -10,6 +10,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.core.validators import URLValidator
 from django.db.models import Model, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.forms.utils import ErrorDict
@@ -23,6 +24,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from endpoints.forms import WriteOnlySecretField, WriteOnlySecretsMixin
 from endpoints.models import Endpoint
 from endpoints.models.handover import OPEN_STATUSES
+from endpoints.outbound_urls import validate_callback_url
 from endpoints.providers import Finding, get_providers, provider_choices
 from endpoints.validators import printable
 
@@ -170,6 +172,12 @@ class EndpointAdminForm(WriteOnlySecretsMixin, forms.ModelForm):
         field.error_messages["invalid_choice"] = _(
             "“%(value)s” is not a handover provider. Choose one of: {labels}."
         ).format(labels=labels)
+        # Say why a callback URL is refused, instead of Django's "Enter a valid URL.".
+        url_field = self.fields["callback_url"]
+        url_field.validators = [
+            *(v for v in url_field.validators if not isinstance(v, URLValidator)),
+            validate_callback_url,
+        ]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
