@@ -88,11 +88,16 @@ def genesys_settings(connection, queue_id):
     )
 
 
+#: The test receivers listen on the loopback address, which callbacks may reach only when listed.
+CALLBACK_ALLOWED_HOSTS = ["127.0.0.1"]
+
+
 @pytest.fixture
-def channel():
-    """The channel's callback endpoint, as a real HTTP server."""
+def channel(settings):
+    """The channel's callback endpoint, as a real HTTP server (on 127.0.0.1, allowed)."""
     from tests.channel import ChannelServer
 
+    settings.CALLBACK_ALLOWED_HOSTS = CALLBACK_ALLOWED_HOSTS
     server = ChannelServer().start()
     yield server
     server.stop()
