@@ -10,7 +10,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.core.validators import URLValidator
 from django.db.models import Model, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.forms.utils import ErrorDict
@@ -142,6 +141,14 @@ class TestConnectionMixin:
             self.report_findings(request, obj)
 
 
+class CallbackURLFormField(forms.CharField):
+    """The callback URL as typed (no scheme guessed, no clean-up), checked by the callback
+    URL rules, whose message says why a URL is refused (not just "Enter a valid URL.")."""
+
+    widget = forms.URLInput
+    default_validators = [validate_callback_url]
+
+
 class EndpointAdminForm(WriteOnlySecretsMixin, forms.ModelForm):
     """The endpoint; its callback signing secret is write-only (blank on edit keeps it)."""
 
@@ -161,6 +168,7 @@ class EndpointAdminForm(WriteOnlySecretsMixin, forms.ModelForm):
     class Meta:
         model = Endpoint
         fields = ["name", "channel_type", "callback_url", "handover_provider"]
+        field_classes = {"callback_url": CallbackURLFormField}
         # The model field is never filled from the form directly: see save().
         exclude = ["callback_signing_secret"]  # noqa: DJ006 (fields is set; keeps the admin off it)
 
@@ -172,12 +180,6 @@ class EndpointAdminForm(WriteOnlySecretsMixin, forms.ModelForm):
         field.error_messages["invalid_choice"] = _(
             "“%(value)s” is not a handover provider. Choose one of: {labels}."
         ).format(labels=labels)
-        # Say why a callback URL is refused, instead of Django's "Enter a valid URL.".
-        url_field = self.fields["callback_url"]
-        url_field.validators = [
-            *(v for v in url_field.validators if not isinstance(v, URLValidator)),
-            validate_callback_url,
-        ]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
