@@ -101,3 +101,25 @@ def channel(settings):
     server = ChannelServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def fake_dns(monkeypatch):
+    """``socket.getaddrinfo`` with planted names (``fake_dns.add``); others resolve for real."""
+    import socket
+
+    from tests.outbound import FakeDNS
+
+    dns = FakeDNS(socket.getaddrinfo)
+    monkeypatch.setattr(socket, "getaddrinfo", dns.getaddrinfo)
+    return dns
+
+
+@pytest.fixture
+def trap():
+    """A TCP listener on every local address that nothing may reach."""
+    from tests.outbound import Trap
+
+    listener = Trap()
+    yield listener
+    listener.close()
