@@ -7,6 +7,9 @@ connection at all.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
 import string
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -76,7 +79,8 @@ def internal_urls(draw: Any, port: int) -> str:
 @hypothesis_settings(
     max_examples=300,
     deadline=None,
-    derandomize=True,
+    # The same examples on every run, so CI is repeatable; set HYPOTHESIS_RANDOM=1 to explore.
+    derandomize=not os.environ.get("HYPOTHESIS_RANDOM"),
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
@@ -157,28 +161,50 @@ def test_an_untrusted_certificate_is_refused(tls_receiver, monkeypatch) -> None:
     assert tls_receiver.received == []
 
 
-def test_a_redirect_is_not_followed(trap, settings) -> None:
-    settings.CALLBACK_ALLOWED_HOSTS = ["127.0.0.1"]
+@contextlib.contextmanager
+def answering(status: int, headers: dict[str, str], *, host: str = "127.0.0.1"):
+    """An HTTP server on ``host`` answering every POST with ``status``; yields its port and
+    the Host headers it got."""
+    hosts: list[str] = []
 
-    class Redirect(BaseHTTPRequestHandler):
+    class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            self.send_response(307)
-            self.send_header("Location", f"http://[::1]:{trap.port}/")
-            self.send_header("Content-Length", "0")
+            hosts.append(self.headers["Host"])
+            self.send_response(status)
+            for name, value in {**headers, "Content-Length": "0"}.items():
+                self.send_header(name, value)
             self.end_headers()
 
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    class Server(ThreadingHTTPServer):
+        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+    server = Server((host, 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        event = deliver_once(f"http://127.0.0.1:{server.server_address[1]}/cb")
+        yield server.server_address[1], hosts
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_redirect_is_not_followed(trap, settings) -> None:
+    settings.CALLBACK_ALLOWED_HOSTS = ["127.0.0.1"]
+    with answering(307, {"Location": f"http://[::1]:{trap.port}/"}) as (port, _hosts):
+        event = deliver_once(f"http://127.0.0.1:{port}/cb")
     assert event.delivery_error == "The callback URL answered 307"
     assert trap.connections() == []
+
+
+def test_a_listed_ipv6_receiver_is_reached(settings, fake_dns) -> None:
+    settings.CALLBACK_ALLOWED_HOSTS = ["::1"]
+    fake_dns.add("v6-receiver.test", ["::1"])
+    with answering(204, {}, host="::1") as (port, hosts):
+        assert deliver_once(f"http://[::1]:{port}/cb").delivery == "delivered"
+        assert deliver_once(f"http://v6-receiver.test:{port}/cb").delivery == "delivered"
+    assert hosts == [f"[::1]:{port}", f"v6-receiver.test:{port}"]
 
 
 # What a refused send records.
