@@ -10,7 +10,7 @@ SANDBOX_PORT ?= 8765
 # Every command that runs the app sees the development keys (the environment wins).
 APP := . ./$(DEV_ENV) &&
 
-.PHONY: run sandbox test bench lint format superuser migrate browser clean
+.PHONY: run sandbox test faults bench lint format superuser migrate browser clean
 
 # Genesys calls go to the sandbox unless GENESYS_API_BASE_URL is set (empty: real Genesys).
 run sandbox: export GENESYS_API_BASE_URL ?= http://127.0.0.1:$(SANDBOX_PORT)
@@ -31,6 +31,10 @@ test: $(VENV)/.installed $(DEV_ENV) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(APP) $(BIN)/pytest
+
+# The fault suite at full size (make test runs it reduced); see the README's "Fault suite".
+faults: $(VENV)/.installed $(DEV_ENV)
+	$(APP) FAULTS_SIZE=full $(BIN)/pytest -m faults
 
 # Timings of the hot paths on a throwaway SQLite database (not part of make test).
 bench: $(VENV)/.installed $(DEV_ENV)

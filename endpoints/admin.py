@@ -82,6 +82,25 @@ class ProviderSettingsInline(admin.StackedInline):
         return formset
 
 
+class ReadOnlyAdminMixin:
+    """For what the product writes (handovers, webhook calls, relay replicas): staff read
+    it and never add, edit or delete it here; the one action they may take needs the
+    model's ``change`` permission (``has_model_change_permission``)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_model_change_permission(self, request: HttpRequest) -> bool:
+        opts = self.model._meta  # type: ignore[attr-defined]
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+
 class SecretFormAdminMixin:
     """An admin whose form has write-only secrets (``WriteOnlySecretsMixin``): Django's error
     reports never show them (``sensitive_post_parameters`` on the add and change views).
@@ -295,5 +314,6 @@ class EndpointAdmin(SecretFormAdminMixin, TestConnectionMixin, admin.ModelAdmin)
         return dict(provider_choices()).get(obj.handover_provider, obj.handover_provider)
 
 
-# The handover sessions admin lives in its own module; importing it registers it.
-from endpoints import admin_handovers  # noqa: E402, F401
+# The handover sessions and relay replicas admins live in their own modules; importing
+# them registers them.
+from endpoints import admin_handovers, admin_relay  # noqa: E402, F401

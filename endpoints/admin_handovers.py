@@ -25,6 +25,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from endpoints.admin import ReadOnlyAdminMixin
 from endpoints.models import (
     EndReason,
     EventKind,
@@ -169,7 +170,7 @@ class HandoverProviderFilter(admin.SimpleListFilter):
 
 
 @admin.register(Handover)
-class HandoverAdmin(admin.ModelAdmin):
+class HandoverAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/endpoints/handover/change_form.html"
     actions = ["end_sessions"]
     list_display = [
@@ -236,19 +237,9 @@ class HandoverAdmin(admin.ModelAdmin):
 
     # Nobody adds, edits or deletes a handover here: the channel starts it, the relay
     # records it. Ending it is the one change staff make ("end" permission below).
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     def has_end_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """Ending a session takes the model's ``change`` permission (reviewers have none)."""
-        opts = self.model._meta
-        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+        return self.has_model_change_permission(request)
 
     def get_urls(self) -> list[Any]:
         opts = self.model._meta

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.apps import apps
+from django.core.cache import cache
 from django.db import models, transaction
 
 from endpoints import crypto
@@ -19,6 +20,9 @@ class RotationReport:
     rewritten: dict[str, int] = field(default_factory=dict)
     retired: dict[str, int] = field(default_factory=dict)
     unreadable: dict[str, list[object]] = field(default_factory=dict)
+    #: Cache entries encrypted under a retired key (or under none), per source.
+    cached_retired: dict[str, int] = field(default_factory=dict)
+    cached_dropped: dict[str, int] = field(default_factory=dict)
 
     @property
     def total_rewritten(self) -> int:
@@ -31,6 +35,45 @@ class RotationReport:
     @property
     def total_unreadable(self) -> int:
         return sum(len(pks) for pks in self.unreadable.values())
+
+    @property
+    def total_cached_retired(self) -> int:
+        return sum(self.cached_retired.values())
+
+
+#: Where secrets are copied into the cache: callables yielding (label, cache key).
+CachedSecrets = Callable[[], Iterable[tuple[str, str]]]
+_cached_secret_sources: list[CachedSecrets] = []
+
+
+def register_cached_secrets(source: CachedSecrets) -> None:
+    """Declare cache entries holding encrypted secrets (an app's ``ready()`` does it), so
+    a rotation covers them too."""
+    if source not in _cached_secret_sources:
+        _cached_secret_sources.append(source)
+
+
+def cached_secrets_rotate(
+    *, dry_run: bool = False, report: RotationReport | None = None
+) -> RotationReport:
+    """Count (``dry_run``) or drop the cache entries not under the first key.
+
+    Dropped, not re-encrypted: a cache entry is a copy (a token), fetched again on its next
+    use; its remaining lifetime is not portable across cache backends.
+    """
+    report = report or RotationReport()
+    for source in _cached_secret_sources:
+        for label, key in source():
+            report.cached_retired.setdefault(label, 0)
+            report.cached_dropped.setdefault(label, 0)
+            value = cache.get(key)
+            if not isinstance(value, str) or crypto.is_under_primary_key(value):
+                continue
+            report.cached_retired[label] += 1
+            if not dry_run:
+                cache.delete(key)
+                report.cached_dropped[label] += 1
+    return report
 
 
 def encrypted_columns() -> Iterator[tuple[type[models.Model], EncryptedTextField]]:
@@ -65,7 +108,7 @@ def secrets_rotate(*, batch_size: int = 500, dry_run: bool = False) -> RotationR
             if len(batch) < batch_size:
                 break
             last_pk = batch[-1][0]
-    return report
+    return cached_secrets_rotate(dry_run=dry_run, report=report)
 
 
 def _rotate_one(

@@ -13,7 +13,12 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from endpoints.admin import ProviderSettingsInline, SecretFormAdminMixin, TestConnectionMixin
+from endpoints.admin import (
+    ProviderSettingsInline,
+    ReadOnlyAdminMixin,
+    SecretFormAdminMixin,
+    TestConnectionMixin,
+)
 from endpoints.fields import secret_state
 from endpoints.providers import Finding
 from genesys.diagnostics import connection_findings
@@ -84,7 +89,7 @@ class DeadLetterFilter(admin.SimpleListFilter):
 
 
 @admin.register(OpenMessagingInbox)
-class OpenMessagingInboxAdmin(admin.ModelAdmin):
+class OpenMessagingInboxAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The webhook calls the worker has not recorded yet: waiting, failing (attempts, last
     error) or dead-lettered. Read-only; Replay hands dead letters back to the worker."""
 
@@ -96,19 +101,9 @@ class OpenMessagingInboxAdmin(admin.ModelAdmin):
     readonly_fields = fields
 
     # The webhook adds calls and the worker removes them: nobody edits one here.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     def has_replay_permission(self, request: HttpRequest) -> bool:
         """Replaying takes the model's ``change`` permission."""
-        opts = self.model._meta
-        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+        return self.has_model_change_permission(request)
 
     @admin.action(description=_("Replay"), permissions=["replay"])
     def replay(self, request: HttpRequest, queryset: QuerySet[OpenMessagingInbox]) -> None:

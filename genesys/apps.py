@@ -9,4 +9,8 @@ class GenesysConfig(AppConfig):
     verbose_name = "Genesys Cloud"
 
     def ready(self) -> None:
+        from endpoints.rotation import register_cached_secrets
         from genesys import checks  # noqa: F401 (registers the system checks)
+        from genesys.tokens import cached_token_keys
+
+        register_cached_secrets(cached_token_keys)

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from asgiref.sync import sync_to_async
 
 from genesys import errors, open_messaging
 from genesys.client import GenesysClient
@@ -36,6 +35,13 @@ MAX_TOPICS = 1000
 AGENT, ACD, CUSTOMER = "agent", "acd", "customer"
 CONNECTED = frozenset({"connected", "alerting", "dialing", "contacting"})
 OVER = frozenset({"disconnected", "terminated"})
+#: Errors of the channel as a whole (its token, Genesys itself): reconnect, then catch up.
+CHANNEL_ERRORS = (
+    errors.GenesysUnavailable,
+    errors.GenesysRateLimited,
+    errors.GenesysAuthenticationError,
+    errors.GenesysCredentialsError,
+)
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,8 @@ def read_participants(conversation: Mapping[str, Any]) -> Participants:
 Handler = Callable[[str, Participants], Awaitable[str]]
 #: ``conversation_id`` → the handover ended as ``agent_left``.
 EndHandler = Callable[[str], Awaitable[Any]]
+#: ``await blocking(function, *args, **kwargs)``: a blocking call off the event loop.
+Blocking = Callable[..., Awaitable[Any]]
 
 
 class NotificationChannel:
@@ -101,7 +109,9 @@ class NotificationChannel:
     ``watch(conversation ids)`` sets what it subscribes to; ``run()`` holds the WebSocket:
     creates the channel, subscribes, reads the conversations once (what was missed while
     disconnected), then reads frames, resubscribing when the set changes and reconnecting
-    with backoff when the socket closes, fails or falls silent.
+    with backoff when the socket closes, fails or falls silent. A conversation that cannot be
+    read or recorded is set aside and read again every ``retry_seconds``: one bad
+    conversation never holds up the others.
     """
 
     def __init__(
@@ -115,6 +125,8 @@ class NotificationChannel:
         heartbeat_timeout: float = 90.0,
         reconnect_seconds: float = 1.0,
         reconnect_max_seconds: float = 30.0,
+        retry_seconds: float = 5.0,
+        blocking: Blocking = asyncio.to_thread,
     ) -> None:
         self.region = region
         self.connection = connection
@@ -125,7 +137,13 @@ class NotificationChannel:
         self.heartbeat_timeout = heartbeat_timeout
         self.reconnect_seconds = reconnect_seconds
         self.reconnect_max_seconds = reconnect_max_seconds
+        self.retry_seconds = retry_seconds
+        #: Runs the blocking ``requests`` calls (the relay gives its bounded thread pool).
+        self.blocking = blocking
         self.conversations: set[str] = set()
+        #: Conversations whose last read or recording failed, and when to read them again.
+        self._unread: set[str] = set()
+        self._retry_at = 0.0
         self._subscribed: set[str] | None = None
         self._channel_id = ""
         self._grace: dict[str, asyncio.Task[None]] = {}
@@ -163,9 +181,11 @@ class NotificationChannel:
         self._grace.clear()
 
     async def _hold(self, http: aiohttp.ClientSession) -> None:
-        request = sync_to_async(self.client.request)
-        channel = await request(
-            "POST", "/api/v2/notifications/channels", what="the notification channel creation"
+        channel = await self.blocking(
+            self.client.request,
+            "POST",
+            "/api/v2/notifications/channels",
+            what="the notification channel creation",
         )
         self._channel_id = str(channel["id"])
         uri = check_event_stream_uri(self.region, str(channel["connectUri"]))
@@ -182,6 +202,9 @@ class NotificationChannel:
                     new = self.conversations - (self._subscribed or set())
                     await self._subscribe()
                     await self._catch_up(new)
+                if self._unread and loop.time() >= self._retry_at:
+                    unread, self._unread = self._unread & self.conversations, set()
+                    await self._catch_up(unread)
                 try:
                     frame = await ws.receive(timeout=0.5)
                 except TimeoutError:
@@ -207,7 +230,8 @@ class NotificationChannel:
                 len(wanted), MAX_TOPICS,
             )  # fmt: skip
             wanted = wanted[:MAX_TOPICS]
-        await sync_to_async(self.client.request)(
+        await self.blocking(
+            self.client.request,
             "PUT",
             f"/api/v2/notifications/channels/{self._channel_id}/subscriptions",
             what="the notification subscriptions",
@@ -219,12 +243,26 @@ class NotificationChannel:
         """Read each conversation as it is now: what happened before we subscribed."""
         for conversation_id in sorted(conversation_ids):
             try:
-                found = await sync_to_async(open_messaging.get_conversation)(
-                    self.client, conversation_id
+                found = await self.blocking(
+                    open_messaging.get_conversation, self.client, conversation_id
                 )
             except errors.GenesysNotFound:
                 continue
+            except CHANNEL_ERRORS:
+                raise
+            except errors.GenesysError as error:
+                logger.warning(
+                    "Genesys notifications: conversation %s cannot be read (%s); set aside",
+                    conversation_id, error,
+                )  # fmt: skip
+                self._set_aside(conversation_id)
+                continue
             await self._on_conversation(conversation_id, found)
+
+    def _set_aside(self, conversation_id: str) -> None:
+        if not self._unread:
+            self._retry_at = asyncio.get_running_loop().time() + self.retry_seconds
+        self._unread.add(conversation_id)
 
     async def _on_frame(self, data: str) -> None:
         try:
@@ -243,7 +281,15 @@ class NotificationChannel:
 
     async def _on_conversation(self, conversation_id: str, body: Mapping[str, Any]) -> None:
         participants = read_participants(body)
-        outcome = await self.on_participants(conversation_id, participants)
+        try:
+            outcome = await self.on_participants(conversation_id, participants)
+        except Exception:
+            logger.exception(
+                "Genesys notifications: recording conversation %s failed; set aside",
+                conversation_id,
+            )
+            self._set_aside(conversation_id)
+            return
         if outcome == "ended":
             self._cancel_grace(conversation_id)
         elif participants.abandoned and not participants.customer_over:
@@ -262,8 +308,8 @@ class NotificationChannel:
     async def _after_grace(self, conversation_id: str) -> None:
         await asyncio.sleep(self.grace_seconds)
         try:
-            found = await sync_to_async(open_messaging.get_conversation)(
-                self.client, conversation_id
+            found = await self.blocking(
+                open_messaging.get_conversation, self.client, conversation_id
             )
         except errors.GenesysNotFound:
             found = {"participants": []}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from collections.abc import Callable, Collection
 from typing import Any
 
 from django.db import transaction
@@ -144,6 +145,7 @@ class OpenMessagingTransport(HandoverTransport):
                 message.text,
                 since=message.attempt_started_at,
                 already_sent=message.other_remote_ids(),
+                stop_at=message.previous_remote_id(),
             )
         except errors.GenesysError as error:
             raise _translate(error, sent=False) from None
@@ -377,9 +379,18 @@ def end_abandoned(conversation_id: str) -> bool:
     return handover_end(handover_id=handover.pk, reason=EndReason.AGENT_LEFT, disconnect=False)
 
 
-def watched_conversations() -> dict[tuple[int, str], tuple[Any, Any, set[str]]]:
-    """For the relay: the conversations of open Open Messaging handovers, by OAuth
-    connection and region (one notification channel each)."""
+def watched_conversations(
+    handover_ids: Collection[int] | None = None,
+    on_error: Callable[[int, Exception], None] | None = None,
+) -> dict[tuple[int, str], tuple[Any, Any, set[str]]]:
+    """For the relay: the conversations of open Open Messaging handovers (of
+    ``handover_ids``, the ones this relay replica owns, when given), by OAuth connection
+    and region (one notification channel each).
+
+    A row that cannot be read (its settings gone, a host no region has) is skipped and
+    handed to ``on_error`` with its handover id (logged when there is none): one bad row
+    must not stop the relay from watching the others.
+    """
     wanted: dict[tuple[int, str], tuple[Any, Any, set[str]]] = {}
     rows = (
         OpenMessagingConversation.objects.filter(
@@ -388,10 +399,23 @@ def watched_conversations() -> dict[tuple[int, str], tuple[Any, Any, set[str]]]:
         .exclude(conversation_id="")
         .select_related("handover__endpoint__genesys_om_settings__node_authentication")
     )
+    if handover_ids is not None:
+        rows = rows.filter(handover__in=handover_ids)
     for row in rows:
-        om_settings = row.handover.endpoint.genesys_om_settings
-        connection = om_settings.node_authentication
-        key = (connection.pk, om_settings.host)
-        entry = wanted.setdefault(key, (om_settings.region, connection, set()))
+        try:
+            om_settings = row.handover.endpoint.genesys_om_settings
+            connection = om_settings.node_authentication
+            key = (connection.pk, om_settings.host)
+            region = om_settings.region
+        except Exception as error:
+            if on_error is None:
+                logger.error(
+                    "Open Messaging handover %s skipped by the relay (%s)",
+                    row.handover_id, type(error).__name__,
+                )  # fmt: skip
+            else:
+                on_error(row.handover_id, error)
+            continue
+        entry = wanted.setdefault(key, (region, connection, set()))
         entry[2].add(row.conversation_id)
     return wanted

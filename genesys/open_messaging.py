@@ -187,6 +187,7 @@ def find_sent_message(
     *,
     since: datetime,
     already_sent: frozenset[str] = frozenset(),
+    stop_at: str | None = None,
     clock_skew: timedelta = CLOCK_SKEW,
 ) -> str | None:
     """The Genesys id of a customer message with this ``text`` sent at or after ``since``.
@@ -197,7 +198,8 @@ def find_sent_message(
     (``MessageDetails``: ``messageId``, ``messageTime``); each one since ``since`` (widened
     by ``clock_skew``) is read, newest first, until one matches or an older one is reached.
     Messages in ``already_sent`` (the ids of other outbox rows) are skipped, so the same text
-    sent twice in a row is not taken for the one in doubt.
+    sent twice in a row is not taken for the one in doubt, and the search stops at
+    ``stop_at`` (the previous row's message: anything older was sent before it).
     """
     cutoff = since - clock_skew
     customer = customer_participant(get_conversation(client, conversation_id)) or {}
@@ -213,7 +215,7 @@ def find_sent_message(
     # Newest first; a message without a time may be the newest, so it is read too.
     dated.sort(reverse=True)
     for at, message_id in [*undated, *dated]:
-        if at is not None and at < cutoff:
+        if (at is not None and at < cutoff) or (stop_at and message_id == stop_at):
             return None
         if message_id in already_sent:
             continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -105,6 +106,19 @@ def _cache_key(connection: OAuth2Connection, region: Region) -> str:
     material = "\0".join([token_url(region), client_id, secret, connection.scope])
     digest = hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
     return f"genesys:token:{connection.pk}:{digest}"
+
+
+def cached_token_keys() -> Iterator[tuple[str, str]]:
+    """For a key rotation: each OAuth2 connection's token cache entry, labelled."""
+    for connection in OAuth2Connection.objects.order_by("pk").iterator():
+        region = connection.region
+        if region is None:
+            continue
+        try:
+            key = _cache_key(connection, region)
+        except errors.GenesysError:
+            continue  # its secret is unreadable or unsendable: no token was ever cached
+        yield f"Genesys token of OAuth2 connection pk={connection.pk}", key
 
 
 def keep_seconds(expires_in: int) -> float:

@@ -254,6 +254,10 @@ GENESYS_HTTP_RETRY_AFTER_MAX_SECONDS = env.float(
     "GENESYS_HTTP_RETRY_AFTER_MAX_SECONDS", default=30.0
 )
 GENESYS_RELAY_POLL_SECONDS = env.float("GENESYS_RELAY_POLL_SECONDS", default=1.0)
+# The relay's threads for blocking work (recording events, Notifications API calls).
+RELAY_THREADS = env.int("RELAY_THREADS", default=8)
+# A relay replica holds a handover this long without renewing; a dead one's are taken over.
+RELAY_OWNERSHIP_LEASE_SECONDS = env.float("RELAY_OWNERSHIP_LEASE_SECONDS", default=15.0)
 GENESYS_STREAM_HEARTBEAT_TIMEOUT = env.float("GENESYS_STREAM_HEARTBEAT_TIMEOUT", default=90.0)
 GENESYS_STREAM_POLL_SECONDS = env.float("GENESYS_STREAM_POLL_SECONDS", default=5.0)
 # Open Messaging: an agent who leaves while another may take over (a transfer between

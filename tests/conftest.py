@@ -9,6 +9,12 @@ from django.core.cache import cache
 from tests.factories import CLIENT_SECRET, GenesysSettingsFactory, OAuth2ConnectionFactory
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The e2e tests last: their worker and relay processes run until the session ends, and
+    a relay would claim (and hold streams for) the handovers of later in-process tests."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _in_memory_broker():
     """Tasks enqueued by the code under test go nowhere, unless a test brings a worker."""

@@ -168,13 +168,17 @@ class SandboxServer:
         retry_after: int | None = None,
         delay_seconds: float | None = None,
         times: int = 1,
+        for_seconds: float | None = None,
     ) -> dict[str, Any]:
+        """The next ``times`` matching requests fail or wait; with ``for_seconds``, every
+        matching request for that long."""
         body: dict[str, Any] = {"path_prefix": path_prefix, "times": times}
         for name, value in (
             ("method", method),
             ("status", status),
             ("retry_after", retry_after),
             ("delay_seconds", delay_seconds),
+            ("for_seconds", for_seconds),
         ):
             if value is not None:
                 body[name] = value
@@ -192,6 +196,15 @@ class SandboxServer:
         if path_prefix is None:
             return self.control("GET", "requests")
         return self.control("GET", "requests", path_prefix=path_prefix)
+
+    def request_count(self, path_prefix: str = "", method: str | None = None) -> int:
+        """How many Genesys-bound requests arrived (the log keeps only the last 1,000)."""
+        params = {"path_prefix": path_prefix, **({"method": method} if method else {})}
+        response = self.http.get(
+            f"{self.url}/sandbox/requests/count", params=params, timeout=CONTROL_TIMEOUT_SECONDS
+        )
+        response.raise_for_status()
+        return response.json()["count"]
 
     def clear_requests(self) -> None:
         self.control("DELETE", "requests")

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('endpoints', '0004_lease_owners'),
+        ('endpoints', '0005_relay_ownership'),
     ]
 
     operations = [

@@ -1,4 +1,4 @@
-"""The models of what every provider shares: endpoints and handovers."""
+"""The models of what every provider shares: endpoints, handovers, relay replicas."""
 
 from endpoints.models.endpoint import ChannelType, Endpoint
 from endpoints.models.handover import (
@@ -10,6 +10,7 @@ from endpoints.models.handover import (
     OutboundMessage,
     OutboxStatus,
 )
+from endpoints.models.relay import RelayReplica
 
 __all__ = [
     "ChannelType",
@@ -21,4 +22,5 @@ __all__ = [
     "HandoverStatus",
     "OutboundMessage",
     "OutboxStatus",
+    "RelayReplica",
 ]

@@ -98,6 +98,11 @@ class Handover(models.Model):
     #: The same for delivering this handover's events to the callback URL.
     callback_lease_owner = models.CharField(max_length=32, blank=True, editable=False)
     callback_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    #: The relay replica (``RelayReplica.token``) that holds this handover's provider
+    #: connection (an event stream, a notification topic) while ``relay_lease_until`` is in
+    #: the future (``endpoints.relay_ownership``).
+    relay_owner = models.CharField(max_length=32, blank=True, editable=False)
+    relay_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-started_at"]
@@ -121,6 +126,12 @@ class Handover(models.Model):
                 fields=["warn_at"], condition=Q(warn_at__isnull=False), name="handover_warn_at_due"
             ),
             models.Index(fields=["status", "-started_at"], name="handover_status_started"),
+            # Relay ownership reads open handovers only: by owner, and free or expired ones.
+            models.Index(
+                fields=["relay_owner", "relay_lease_until"],
+                condition=~Q(status="ended"),
+                name="handover_relay_open",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -6,6 +6,7 @@ clients. Its requests are not logged.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aiohttp import web
@@ -63,6 +64,7 @@ async def state_summary(request: web.Request) -> web.Response:
             "conversations": [c.summary() for c in state.conversations.values()],
             "faults": [fault.summary() for fault in state.faults],
             "open_streams": request.app[STREAMS].count(),
+            "open_streams_by_conversation": request.app[STREAMS].counts(),
             "open_notification_sockets": request.app[NOTIFICATION_STREAMS].count(),
             "open_integrations": [
                 i.summary() for i in request.app[OPEN_MESSAGING].integrations.values()
@@ -182,6 +184,7 @@ async def add_fault(request: web.Request) -> web.Response:
     status = optional_int(data, "status", None)
     if status is not None and status not in FAULT_STATUSES:
         raise ApiError(400, message=f"status must be one of {FAULT_STATUSES}.")
+    for_seconds = data.get("for_seconds")
     fault = Fault(
         path_prefix=required_str(data, "path_prefix"),
         method=method.upper() if method else None,
@@ -189,6 +192,9 @@ async def add_fault(request: web.Request) -> web.Response:
         retry_after=optional_int(data, "retry_after", None),
         delay_seconds=optional_number(data, "delay_seconds", 0.0),
         times=optional_int(data, "times", 1, minimum=1) or 1,
+        until=None
+        if for_seconds is None
+        else time.monotonic() + optional_number(data, "for_seconds", 0.0),
     )
     if fault.status is None and not fault.delay_seconds:
         raise ApiError(400, message="A fault needs a status, a delay_seconds, or both.")
@@ -218,8 +224,17 @@ async def list_requests(request: web.Request) -> web.Response:
     )
 
 
+async def count_requests(request: web.Request) -> web.Response:
+    method = request.query.get("method")
+    count = request.app[STATE].request_count(
+        request.query.get("path_prefix", ""), method.upper() if method else None
+    )
+    return _ok({"count": count})
+
+
 async def clear_requests(request: web.Request) -> web.Response:
     request.app[STATE].request_log.clear()
+    request.app[STATE].request_counts.clear()
     return web.Response(status=204)
 
 
@@ -296,6 +311,7 @@ def add_routes(app: web.Application) -> None:
     r.add_delete("/sandbox/faults", clear_faults)
     r.add_post("/sandbox/faults/drop-streams", drop_streams)
     r.add_get("/sandbox/requests", list_requests)
+    r.add_get("/sandbox/requests/count", count_requests)
     r.add_delete("/sandbox/requests", clear_requests)
     r.add_get("/sandbox/conversations", list_conversations)
     conversation = "/sandbox/conversations/{conversation_id}"

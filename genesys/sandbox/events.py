@@ -37,6 +37,10 @@ class EventStreams:
     def count(self) -> int:
         return sum(len(sockets) for sockets in self.sockets.values())
 
+    def counts(self) -> dict[str, int]:
+        """Open sockets per conversation (or channel) id: who holds what, how often."""
+        return {key: len(sockets) for key, sockets in self.sockets.items() if sockets}
+
     async def publish(self, conversation_id: str, frame: dict[str, Any]) -> None:
         for ws in list(self.sockets.get(conversation_id, ())):
             if ws.closed:

@@ -12,6 +12,7 @@ import json
 import secrets
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -117,7 +118,9 @@ class Queue:
 
 @dataclass
 class Fault:
-    """The next ``times`` requests under ``path_prefix`` fail with ``status`` and/or wait."""
+    """The next ``times`` requests under ``path_prefix`` fail with ``status`` and/or wait;
+    with ``until`` (a ``time.monotonic()`` deadline) every matching request does, until then.
+    """
 
     path_prefix: str
     method: str | None = None
@@ -125,18 +128,27 @@ class Fault:
     retry_after: int | None = None
     delay_seconds: float = 0.0
     times: int = 1
+    until: float | None = None
 
     def matches(self, method: str, path: str) -> bool:
         return path.startswith(self.path_prefix) and self.method in (None, method)
 
+    @property
+    def over(self) -> bool:
+        if self.until is not None:
+            return time.monotonic() >= self.until
+        return self.times <= 0
+
     def summary(self) -> dict[str, Any]:
+        left = None if self.until is None else max(0.0, self.until - time.monotonic())
         return {
             "path_prefix": self.path_prefix,
             "method": self.method,
             "status": self.status,
             "retry_after": self.retry_after,
             "delay_seconds": self.delay_seconds,
-            "times": self.times,
+            "times": None if self.until is not None else self.times,
+            "seconds_left": left,
         }
 
 
@@ -276,6 +288,8 @@ class SandboxState:
     conversations: dict[str, Conversation] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     request_log: list[LoggedRequest] = field(default_factory=list)
+    #: Every Genesys-bound request by (method, path), never truncated like the log.
+    request_counts: Counter[tuple[str, str]] = field(default_factory=Counter)
     # Signs the guest JWTs; they are looked up, the signature only makes them look real.
     jwt_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
@@ -293,6 +307,7 @@ class SandboxState:
         self.conversations = {}
         self.faults = []
         self.request_log = []
+        self.request_counts = Counter()
 
     # OAuth
 
@@ -332,11 +347,13 @@ class SandboxState:
     # Faults
 
     def take_fault(self, method: str, path: str) -> Fault | None:
+        self.faults = [fault for fault in self.faults if not fault.over]
         for fault in self.faults:
             if fault.matches(method, path):
-                fault.times -= 1
-                if fault.times <= 0:
-                    self.faults.remove(fault)
+                if fault.until is None:
+                    fault.times -= 1
+                    if fault.times <= 0:
+                        self.faults.remove(fault)
                 return fault
         return None
 
@@ -345,6 +362,15 @@ class SandboxState:
     def log_request(self, entry: LoggedRequest) -> None:
         self.request_log.append(entry)
         del self.request_log[:-MAX_REQUEST_LOG]
+        self.request_counts[(entry.method, entry.path)] += 1
+
+    def request_count(self, path_prefix: str = "", method: str | None = None) -> int:
+        """How many requests under ``path_prefix`` (of ``method``) arrived since the reset."""
+        return sum(
+            count
+            for (logged_method, path), count in self.request_counts.items()
+            if path.startswith(path_prefix) and method in (None, logged_method)
+        )
 
     # Web chat
 

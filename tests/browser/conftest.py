@@ -21,10 +21,11 @@ CHROMIUM_ARGS = [
 ADMIN_PASSWORD = "a-long-admin-password-for-tests"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     # Playwright's sync API runs an event loop in this thread; the tests' own ORM calls are
     # still synchronous, so Django's guard against async contexts is lifted while it runs.
+    # Package scope: the loop stops with this package, before other tests call asyncio.run.
     with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = playwright.chromium.launch(

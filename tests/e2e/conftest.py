@@ -7,6 +7,7 @@ the other processes) and on a Redis database of their own, flushed at the start.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import kombu.pools
 import pytest
 import redis
 from django.db import connection
@@ -44,6 +46,7 @@ FAST = {
     "CALLBACK_BACKOFF_MAX_SECONDS": "0.2",
     "GENESYS_RELAY_POLL_SECONDS": "0.2",
     "GENESYS_TRANSFER_GRACE_SECONDS": "2.0",
+    "RELAY_OWNERSHIP_LEASE_SECONDS": "2",
 }
 
 
@@ -60,7 +63,10 @@ def database_url() -> str:
 
 
 class Process:
-    """A subprocess of the product (worker, relay) with its output in a log file."""
+    """A subprocess of the product (worker, relay) with its output in a log file.
+
+    It can be started again after it stopped or was killed (same name, same log file).
+    """
 
     def __init__(self, name: str, args: list[str], env: dict[str, str], log_dir: Path) -> None:
         self.name = name
@@ -68,54 +74,110 @@ class Process:
         self.env = env
         self.log_path = log_dir / f"{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self.ready = ""  # what it logs once it is up (set by the stack that starts it)
+        self._log_offset = 0  # where this run's output starts in the log file
+        self.starts = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
     def start(self) -> Process:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            self.args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
+        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                self.args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        self.starts += 1
         return self
 
     def kill(self) -> None:
         """SIGKILL the whole process group: a crash, nothing gets to clean up."""
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
+        if self.alive():
+            assert self.process is not None
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+        if self.alive():
+            assert self.process is not None
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self._reap_group()
+
+    def _reap_group(self) -> None:
+        """Children left in the process group (a worker's pool) get SIGKILL too."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.process.pid, signal.SIGKILL)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def run_log(self) -> str:
+        """The output of the current (last) run only."""
+        if not self.log_path.exists():
+            return ""
+        with self.log_path.open("rb") as log:
+            log.seek(self._log_offset)
+            return log.read().decode(errors="replace")
+
     def wait_until_logged(self, text: str, *, timeout: float = 90) -> Process:
-        """Wait until the process says it is ready (a cold start can take a while)."""
+        """Wait until this run says it is ready (a cold start can take a while)."""
         deadline = time.monotonic() + timeout
-        while text not in self.log():
+        while text not in self.run_log():
             if self.process is not None and self.process.poll() is not None:
-                pytest.fail(f"{self.name} exited at start:\n{self.log()[-4000:]}")
+                pytest.fail(f"{self.name} exited at start:\n{self.run_log()[-4000:]}")
             if time.monotonic() > deadline:
-                pytest.fail(f"{self.name} did not start in {timeout} s:\n{self.log()[-4000:]}")
+                pytest.fail(f"{self.name} did not start in {timeout} s:\n{self.run_log()[-4000:]}")
             time.sleep(0.1)
         return self
 
 
+WORKER_READY = " ready."
+RELAY_READY = "Genesys relay: holding event streams"
+
+#: Every stack of this session, so that one can pause the others (they share the sandbox
+#: and the test database: two relays would hold the same streams).
+STACKS: list[Stack] = []
+
+
 class Stack:
-    """The worker(s) and the relay of one test session."""
+    """The worker(s), relay(s) and other product processes of one test session."""
 
     def __init__(self, env: dict[str, str], log_dir: Path) -> None:
         self.env = env
         self.log_dir = log_dir
         self.workers: list[Process] = []
-        self.relay: Process | None = None
+        self.relays: list[Process] = []
+        self.others: list[Process] = []  # a beat, a web server…
+        STACKS.append(self)
 
-    def start_worker(self, name: str = "worker", concurrency: int = 2) -> Process:
+    @property
+    def relay(self) -> Process | None:
+        return self.relays[0] if self.relays else None
+
+    @property
+    def processes(self) -> list[Process]:
+        return [*self.workers, *self.relays, *self.others]
+
+    def start_worker(
+        self,
+        name: str = "worker",
+        concurrency: int = 2,
+        env: dict[str, str] | None = None,
+        *,
+        wait: bool = True,
+    ) -> Process:
         worker = Process(
             f"{name}-{len(self.workers)}",
             [
@@ -124,37 +186,74 @@ class Stack:
                 "--without-mingle", "--without-gossip",
                 "--hostname", f"{name}{len(self.workers)}@%h",
             ],
+            {**self.env, **(env or {})},
+            self.log_dir,
+        )  # fmt: skip
+        self.workers.append(worker)
+        return self._launch(worker, WORKER_READY, wait)
+
+    def start_relay(self, name: str = "relay", *, wait: bool = True) -> Process:
+        relay = Process(
+            name if not self.relays else f"{name}-{len(self.relays)}",
+            [sys.executable, "manage.py", "genesys_relay"],
             self.env,
             self.log_dir,
-        ).start()  # fmt: skip
-        self.workers.append(worker)
-        return worker.wait_until_logged(" ready.")
+        )
+        self.relays.append(relay)
+        return self._launch(relay, RELAY_READY, wait)
 
-    def start_relay(self) -> Process:
-        self.relay = Process(
-            "relay", [sys.executable, "manage.py", "genesys_relay"], self.env, self.log_dir
-        ).start()
-        return self.relay.wait_until_logged("Genesys relay: holding event streams")
+    def start_other(self, name: str, args: list[str], ready: str, *, wait: bool = True) -> Process:
+        """Any other long-running process of the product; ``ready`` is in its log when up."""
+        process = Process(name, args, self.env, self.log_dir)
+        self.others.append(process)
+        return self._launch(process, ready, wait)
+
+    @staticmethod
+    def _launch(process: Process, ready: str, wait: bool) -> Process:
+        process.ready = ready
+        process.start()
+        return process.wait_until_logged(ready) if wait else process
+
+    def restart(self, process: Process) -> Process:
+        """Start a stopped or killed process again and wait until it is ready."""
+        process.kill()
+        return process.start().wait_until_logged(process.ready)
+
+    def ensure_running(self) -> None:
+        """Start again the processes that were stopped (by another stack, a test), all at
+        once, then wait until each is ready."""
+        dead = [process for process in self.processes if not process.alive()]
+        for process in dead:
+            process.start()
+        for process in dead:
+            process.wait_until_logged(process.ready)
+
+    def pause_others(self) -> None:
+        """Stop the other stacks of the session; they start again when asked to ensure."""
+        for stack in STACKS:
+            if stack is not self:
+                stack.stop()
 
     def stop(self) -> None:
-        for process in [*self.workers, self.relay]:
-            if process is not None:
-                process.stop()
+        for process in self.processes:
+            process.stop()
 
-    def logs(self) -> str:
+    def logs(self, tail: int = 2000) -> str:
+        """The end of each process's output of its current run."""
         return "\n".join(
-            f"--- {process.name} ---\n{process.log()}"
-            for process in [*self.workers, self.relay]
-            if process is not None
+            f"--- {process.name} ---\n{process.run_log()[-tail:]}" for process in self.processes
         )
 
 
 def use_broker(url: str) -> None:
-    """Publish this process's tasks to ``url`` from now on (dropping pooled connections)."""
+    """Publish this process's tasks to ``url`` from now on (dropping pooled connections).
+
+    kombu keeps its pools in a registry keyed by the connection: a closed pool left there
+    would be handed out again for the same URL, so the registry is emptied too.
+    """
     app.conf.broker_url = url
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    kombu.pools.reset()
+    app._pool = None
     app.amqp._producer_pool = None
 
 
@@ -180,17 +279,23 @@ def e2e_stack(
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     stack = Stack(env, tmp_path_factory.mktemp("e2e"))
-    stack.start_worker()
-    stack.start_relay()
-    yield stack
-    stack.stop()
-    broker.flushdb()
+    stack.pause_others()
+    try:
+        stack.start_worker()
+        stack.start_relay()
+        yield stack
+    finally:
+        stack.stop()
+        STACKS.remove(stack)
+        broker.flushdb()
 
 
 @pytest.fixture
 def e2e(e2e_stack: Stack, sandbox: Any, settings: Any) -> Iterator[Stack]:
     """A clean sandbox and this process configured like the worker, publishing to its
     broker for this test only (later tests' tasks must not reach the running workers)."""
+    e2e_stack.pause_others()
+    e2e_stack.ensure_running()
     settings.GENESYS_API_BASE_URL = sandbox.url
     for name, value in FAST.items():
         setattr(settings, name, float(value) if "." in value else int(value))
@@ -200,7 +305,12 @@ def e2e(e2e_stack: Stack, sandbox: Any, settings: Any) -> Iterator[Stack]:
 
 
 def wait_for(
-    check: Callable[[], Any], *, timeout: float = 20, what: str = "", stack: Stack | None = None
+    check: Callable[[], Any],
+    *,
+    timeout: float = 20,
+    what: str = "",
+    stack: Stack | None = None,
+    interval: float = 0.1,
 ) -> Any:
     """Poll ``check`` until it returns something truthy; fail with the processes' logs."""
     deadline = time.monotonic() + timeout
@@ -211,4 +321,4 @@ def wait_for(
         if time.monotonic() > deadline:
             logs = stack.logs()[-6000:] if stack else ""
             pytest.fail(f"Timed out waiting for {what or check}.\n{logs}")
-        time.sleep(0.1)
+        time.sleep(interval)

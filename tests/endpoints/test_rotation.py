@@ -52,7 +52,7 @@ def test_check_mode_reports_rows_under_a_retired_key_and_changes_nothing(rotated
         run("--check")
     assert stored_tokens() == before
     run()
-    assert "0 secrets under a retired key, 0 unreadable." in run("--check")
+    assert "0 secrets and 0 cache entries under a retired key, 0 unreadable." in run("--check")
 
 
 def test_interrupted_rotation_loses_nothing_and_a_rerun_finishes(rotated_keys, monkeypatch):

@@ -135,6 +135,22 @@ def test_find_sent_message_finds_only_our_own_sent_message(genesys):
     assert webchat.find_sent_message(REGION, session, "Same words", since=later) is None
 
 
+def test_find_sent_message_skips_other_rows_ids_and_stops_at_the_previous_row(genesys):
+    session = create(genesys)
+    since = datetime.now(UTC)
+    first = webchat.send_message(REGION, session, "yes")["id"]
+    previous = webchat.send_message(REGION, session, "ok")["id"]
+
+    def find(**kwargs):
+        return webchat.find_sent_message(REGION, session, "yes", since=since, **kwargs)
+
+    assert find() == first
+    assert find(already_sent=frozenset({first})) is None  # another row's message
+    assert find(stop_at=previous) is None  # older than the previous row's message
+    again = webchat.send_message(REGION, session, "yes")["id"]
+    assert find(already_sent=frozenset({first, previous}), stop_at=previous) == again
+
+
 def test_a_503_on_send_is_not_retried_and_find_sent_message_says_it_was_not_sent(genesys):
     session = create(genesys)
     genesys.agent_join(session.conversation_id)

@@ -10,7 +10,8 @@ from endpoints.rotation import secrets_rotate
 class Command(BaseCommand):
     help = (
         "Re-encrypt every stored secret under the first key of FIELD_ENCRYPTION_KEYS, in "
-        "batches. With --check, only report rows still under a retired key."
+        "batches, and drop cached copies (tokens) under a retired key. With --check, only "
+        "report rows and cache entries still under a retired key."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -30,6 +31,11 @@ class Command(BaseCommand):
                 self.stdout.write(f"{label}: {report.retired[label]} under a retired key")
             else:
                 self.stdout.write(f"{label}: rewrote {report.rewritten[label]}")
+        for label, count in report.cached_retired.items():
+            if check:
+                self.stdout.write(f"cache: {label}: {count} under a retired key")
+            else:
+                self.stdout.write(f"cache: {label}: dropped {report.cached_dropped[label]}")
         for label, pks in report.unreadable.items():
             shown = ", ".join(str(pk) for pk in pks[:20])
             self.stderr.write(
@@ -38,10 +44,10 @@ class Command(BaseCommand):
             )
         if check:
             self.stdout.write(
-                f"{report.total_retired} secrets under a retired key, "
-                f"{report.total_unreadable} unreadable."
+                f"{report.total_retired} secrets and {report.total_cached_retired} cache entries "
+                f"under a retired key, {report.total_unreadable} unreadable."
             )
-            if report.total_retired or report.total_unreadable:
+            if report.total_retired or report.total_unreadable or report.total_cached_retired:
                 raise CommandError("Keep the retired keys until this reports 0.", returncode=1)
             self.stdout.write(self.style.SUCCESS("Every secret is under the first key."))
         else:

@@ -1,71 +1,18 @@
 """``genesys_relay``: holds the event streams of every open Genesys web chat handover, and
 one Notifications API channel per OAuth connection for the open Open Messaging handovers
-(``genesys.notifications``: agents joining and leaving, the end of the conversation).
-
-One asyncio process serves many conversations: every ``--poll-seconds`` it reads which
-handovers are open and starts or stops their streams; each agent event is recorded once
-(the database deduplicates by Genesys message id, so several relay replicas are safe) and
-its callback delivery handed to Celery.
+(``genesys.relay``), until SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 import signal
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import close_old_connections
 
-from endpoints.models import Handover, HandoverStatus
-from genesys.event_stream import StreamSupervisor
-from genesys.notifications import NotificationsSupervisor
-from genesys.om_transport import end_abandoned, record_participants, watched_conversations
-from genesys.regions import Region
-from genesys.transport import record_stream_event, session_of
-from genesys.webchat import WebChatSession
-
-logger = logging.getLogger("genesys.relay")
-
-Wanted = dict[str, tuple[Region, WebChatSession]]
-
-
-def wanted_streams(known: dict[int, tuple[Region, WebChatSession]]) -> Wanted:
-    """The conversations to hold now; ``known`` caches sessions between calls."""
-    close_old_connections()
-    open_ids = set(
-        Handover.objects.filter(
-            status__in=[HandoverStatus.QUEUED, HandoverStatus.ACTIVE],
-            genesys_webchat__isnull=False,
-        ).values_list("pk", flat=True)
-    )
-    for gone in set(known) - open_ids:
-        del known[gone]
-    new = (
-        Handover.objects.filter(pk__in=open_ids - set(known))
-        .select_related("genesys_webchat", "endpoint__genesys_settings")
-        .iterator()
-    )
-    for handover in new:
-        known[handover.pk] = (
-            handover.endpoint.genesys_settings.region,
-            session_of(handover.genesys_webchat),
-        )
-    return {str(pk): value for pk, value in known.items()}
-
-
-def _closing(function: Any) -> Any:
-    """``function`` with stale database connections closed first (a long-lived process)."""
-
-    def call(*args: Any) -> Any:
-        close_old_connections()
-        return function(*args)
-
-    return call
+from genesys.relay import GenesysRelay
 
 
 class Command(BaseCommand):
@@ -84,43 +31,12 @@ class Command(BaseCommand):
             f"Genesys relay: holding event streams (polling every {poll_seconds:g} s)"
         )
         self.stdout.flush()
-        asyncio.run(self.relay(poll_seconds))
+        asyncio.run(self.relay(GenesysRelay(poll_seconds=poll_seconds)))
+        self.stdout.write("Genesys relay: stopped")
 
-    async def relay(self, poll_seconds: float) -> None:
+    async def relay(self, relay: GenesysRelay) -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        known: dict[int, tuple[Region, WebChatSession]] = {}
-        record = sync_to_async(record_stream_event)
-
-        async def handle(key: str, event: object) -> None:
-            await record(int(key), event)
-
-        notifications = NotificationsSupervisor(
-            sync_to_async(_closing(record_participants)),
-            sync_to_async(_closing(end_abandoned)),
-            grace_seconds=settings.GENESYS_TRANSFER_GRACE_SECONDS,
-            heartbeat_timeout=settings.GENESYS_NOTIFICATIONS_HEARTBEAT_TIMEOUT,
-        )
-        async with StreamSupervisor(
-            handle,
-            heartbeat_timeout=settings.GENESYS_STREAM_HEARTBEAT_TIMEOUT,
-            poll_seconds=settings.GENESYS_STREAM_POLL_SECONDS,
-        ) as supervisor:
-            try:
-                while not stop.is_set():
-                    try:
-                        await supervisor.sync(await sync_to_async(wanted_streams)(known))
-                    except Exception:
-                        logger.exception("Genesys relay: could not refresh the handovers to hold")
-                    try:
-                        wanted = await sync_to_async(_closing(watched_conversations))()
-                        await notifications.sync(wanted)
-                    except Exception:
-                        logger.exception("Genesys relay: could not refresh the notifications")
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
-            finally:
-                await notifications.close()
-        self.stdout.write("Genesys relay: stopped")
+        await relay.run(stop)

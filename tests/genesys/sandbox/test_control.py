@@ -70,6 +70,28 @@ def test_a_delay_then_answer_normally(sandbox, token):
     assert time.monotonic() - started >= 0.3
 
 
+def test_a_timed_fault_fails_every_request_until_it_runs_out(sandbox, token):
+    sandbox.add_fault("/api/v2/routing", status=503, for_seconds=0.5)
+
+    statuses = [get_queue(sandbox, token).status_code for _ in range(5)]
+    assert statuses == [503] * 5
+    assert sandbox.state()["faults"][0]["seconds_left"] > 0
+    time.sleep(0.6)
+    assert get_queue(sandbox, token).status_code == 200
+    assert sandbox.state()["faults"] == []
+
+
+def test_request_counts_outlive_the_capped_log(sandbox, token):
+    for _ in range(3):
+        get_queue(sandbox, token)
+
+    assert sandbox.request_count("/api/v2/routing") == 3
+    assert sandbox.request_count("/api/v2/routing", method="POST") == 0
+    assert sandbox.request_count() == 4  # and the token request
+    sandbox.clear_requests()
+    assert sandbox.request_count() == 0
+
+
 def test_faults_apply_to_the_token_endpoint_too(sandbox):
     sandbox.add_fault("/oauth/token", status=503)
     response = requests.post(

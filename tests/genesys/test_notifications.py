@@ -1,0 +1,75 @@
+"""One Notifications API channel for many Open Messaging conversations
+(``genesys.notifications``); the relay's use of it end to end is in ``tests/e2e``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from genesys import errors, notifications, open_messaging
+from genesys.regions import get_region
+from tests.factories import OAuth2ConnectionFactory
+
+QUEUED = {
+    "participants": [
+        {"id": "c", "purpose": "customer", "state": "connected"},
+        {"id": "q", "purpose": "acd", "state": "connected"},
+    ]
+}
+
+
+def channel_recording(seen: list[str], *, fail: set[str] = frozenset()):
+    async def on_participants(conversation_id: str, participants: Any) -> str:
+        if conversation_id in fail:
+            raise RuntimeError("the database said no")
+        seen.append(conversation_id)
+        return ""
+
+    async def on_abandoned(conversation_id: str) -> None:
+        pass
+
+    return notifications.NotificationChannel(
+        get_region("mypurecloud.de"), OAuth2ConnectionFactory.build(), on_participants, on_abandoned
+    )
+
+
+def test_a_conversation_that_cannot_be_read_is_set_aside_not_the_others(monkeypatch):
+    def get_conversation(client: Any, conversation_id: str) -> dict[str, Any]:
+        if conversation_id == "a-forbidden":
+            raise errors.GenesysPermissionError("Genesys Cloud refused the lookup (403)")
+        return QUEUED
+
+    monkeypatch.setattr(open_messaging, "get_conversation", get_conversation)
+    seen: list[str] = []
+    channel = channel_recording(seen)
+    channel.watch({"a-forbidden", "b-fine"})
+
+    asyncio.run(channel._catch_up({"a-forbidden", "b-fine"}))
+
+    assert seen == ["b-fine"]
+    assert channel._unread == {"a-forbidden"}  # read again later
+
+
+def test_a_conversation_whose_recording_fails_is_set_aside_not_the_others(monkeypatch):
+    monkeypatch.setattr(open_messaging, "get_conversation", lambda client, cid: QUEUED)
+    seen: list[str] = []
+    channel = channel_recording(seen, fail={"a-poison"})
+    channel.watch({"a-poison", "b-fine"})
+
+    asyncio.run(channel._catch_up({"a-poison", "b-fine"}))
+
+    assert seen == ["b-fine"]
+    assert channel._unread == {"a-poison"}
+
+
+def test_an_error_of_the_whole_channel_still_reconnects(monkeypatch):
+    def get_conversation(client: Any, conversation_id: str) -> dict[str, Any]:
+        raise errors.GenesysUnavailable("Genesys Cloud failed the lookup: 503")
+
+    monkeypatch.setattr(open_messaging, "get_conversation", get_conversation)
+    channel = channel_recording([])
+    channel.watch({"a"})
+    with pytest.raises(errors.GenesysUnavailable):  # run() reconnects, then catches up
+        asyncio.run(channel._catch_up({"a"}))
