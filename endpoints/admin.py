@@ -23,6 +23,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from endpoints.forms import WriteOnlySecretField, WriteOnlySecretsMixin
 from endpoints.models import Endpoint
 from endpoints.models.handover import OPEN_STATUSES
+from endpoints.outbound_urls import validate_callback_url
 from endpoints.providers import Finding, get_providers, provider_choices
 from endpoints.validators import printable
 
@@ -159,6 +160,14 @@ class TestConnectionMixin:
             self.report_findings(request, obj)
 
 
+class CallbackURLFormField(forms.CharField):
+    """The callback URL as typed (no scheme guessed, no clean-up), checked by the callback
+    URL rules, whose message says why a URL is refused (not just "Enter a valid URL.")."""
+
+    widget = forms.URLInput
+    default_validators = [validate_callback_url]
+
+
 class EndpointAdminForm(WriteOnlySecretsMixin, forms.ModelForm):
     """The endpoint; its callback signing secret is write-only (blank on edit keeps it)."""
 
@@ -178,6 +187,7 @@ class EndpointAdminForm(WriteOnlySecretsMixin, forms.ModelForm):
     class Meta:
         model = Endpoint
         fields = ["name", "channel_type", "callback_url", "handover_provider"]
+        field_classes = {"callback_url": CallbackURLFormField}
         # The model field is never filled from the form directly: see save().
         exclude = ["callback_signing_secret"]  # noqa: DJ006 (fields is set; keeps the admin off it)
 

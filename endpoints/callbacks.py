@@ -4,7 +4,8 @@ Each event is POSTed as JSON with ``X-Handover-Timestamp`` (Unix seconds) and
 ``X-Handover-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`` keyed with the
 endpoint's callback signing secret. A handover's events go one at a time, oldest first: a
 failing delivery is retried with backoff before any later event is sent, and given up
-(``failed``) after ``CALLBACK_MAX_ATTEMPTS``.
+(``failed``) after ``CALLBACK_MAX_ATTEMPTS``. The URL is checked again before every POST
+(``endpoints.safe_http``): one that may not be called is a failed attempt, and nothing is sent.
 """
 
 from __future__ import annotations
@@ -16,12 +17,11 @@ import logging
 import time
 from datetime import timedelta
 
-import requests
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from endpoints import leases, retries
+from endpoints import leases, retries, safe_http
 from endpoints.fields import SecretUnreadable
 from endpoints.models import Handover, HandoverEvent
 from endpoints.models.handover import DeliveryStatus
@@ -134,19 +134,21 @@ def _post(endpoint, event: HandoverEvent) -> str | None:
     body = json.dumps(event.as_json(), separators=(",", ":")).encode("utf-8")
     timestamp = str(int(time.time()))
     try:
-        response = requests.post(
+        status = safe_http.post(
             endpoint.callback_url,
-            data=body,
-            headers={
+            body,
+            {
                 "Content-Type": "application/json",
                 TIMESTAMP_HEADER: timestamp,
                 SIGNATURE_HEADER: sign(secret, timestamp, body),
             },
-            timeout=(settings.CALLBACK_CONNECT_TIMEOUT, settings.CALLBACK_READ_TIMEOUT),
-            allow_redirects=False,
+            connect_timeout=settings.CALLBACK_CONNECT_TIMEOUT,
+            read_timeout=settings.CALLBACK_READ_TIMEOUT,
         )
-    except requests.RequestException as error:
-        return f"{type(error).__name__} calling the callback URL"
-    if 200 <= response.status_code < 300:
+    except safe_http.Refused as refused:
+        return f"Not sent: {refused}"[:500]
+    except safe_http.SendFailed as failed:
+        return str(failed)
+    if 200 <= status < 300:
         return None
-    return f"The callback URL answered {response.status_code}"
+    return f"The callback URL answered {status}"

@@ -237,6 +237,9 @@ CALLBACK_BACKOFF_SECONDS = env.float("CALLBACK_BACKOFF_SECONDS", default=2.0)
 CALLBACK_BACKOFF_MAX_SECONDS = env.float("CALLBACK_BACKOFF_MAX_SECONDS", default=300.0)
 CALLBACK_CONNECT_TIMEOUT = env.float("CALLBACK_CONNECT_TIMEOUT", default=3.05)
 CALLBACK_READ_TIMEOUT = env.float("CALLBACK_READ_TIMEOUT", default=10.0)
+# Callback URLs reach public addresses over https only; on-premises receivers are listed here:
+# IP addresses and CIDR networks they may reach, host names that may use http (README).
+CALLBACK_ALLOWED_HOSTS = env.list("CALLBACK_ALLOWED_HOSTS", default=[])
 
 # --- Genesys Cloud ---
 # When set, every Genesys call (login, API, event streams) goes to this one base instead of

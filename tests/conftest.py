@@ -88,11 +88,38 @@ def genesys_settings(connection, queue_id):
     )
 
 
+#: The test receivers listen on the loopback address, which callbacks may reach only when listed.
+CALLBACK_ALLOWED_HOSTS = ["127.0.0.1"]
+
+
 @pytest.fixture
-def channel():
-    """The channel's callback endpoint, as a real HTTP server."""
+def channel(settings):
+    """The channel's callback endpoint, as a real HTTP server (on 127.0.0.1, allowed)."""
     from tests.channel import ChannelServer
 
+    settings.CALLBACK_ALLOWED_HOSTS = CALLBACK_ALLOWED_HOSTS
     server = ChannelServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def fake_dns(monkeypatch):
+    """``socket.getaddrinfo`` with planted names (``fake_dns.add``); others resolve for real."""
+    import socket
+
+    from tests.outbound import FakeDNS
+
+    dns = FakeDNS(socket.getaddrinfo)
+    monkeypatch.setattr(socket, "getaddrinfo", dns.getaddrinfo)
+    return dns
+
+
+@pytest.fixture
+def trap():
+    """A TCP listener on every local address that nothing may reach."""
+    from tests.outbound import Trap
+
+    listener = Trap()
+    yield listener
+    listener.close()

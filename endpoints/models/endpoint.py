@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from endpoints.fields import EncryptedTextField
+from endpoints.outbound_urls import validate_callback_url
 from endpoints.providers import NO_PROVIDER, HandoverProvider, UnknownProvider, get_provider
 from endpoints.validators import printable, reject_control_characters
 
@@ -50,9 +50,10 @@ class Endpoint(models.Model):
         _("callback URL"),
         max_length=500,
         blank=True,
-        validators=[URLValidator(schemes=["https", "http"])],
+        validators=[validate_callback_url],
         help_text=_(
-            "Optional. Where agent messages and handover events are pushed to the channel."
+            "Optional. Where agent messages and handover events are pushed to the channel: "
+            "a public https URL, or a host listed in CALLBACK_ALLOWED_HOSTS."
         ),
     )
     callback_signing_secret = EncryptedTextField(

@@ -23,6 +23,7 @@ import redis
 from django.db import connection
 
 from handover_portal.celery import app
+from tests.conftest import CALLBACK_ALLOWED_HOSTS
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("E2E_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -274,6 +275,8 @@ def e2e_stack(
         "DATABASE_URL": db_url,
         "CELERY_BROKER_URL": REDIS_URL,
         "GENESYS_API_BASE_URL": sandbox_server.url,
+        # The callback receiver (the `channel` fixture) listens on 127.0.0.1.
+        "CALLBACK_ALLOWED_HOSTS": ",".join(CALLBACK_ALLOWED_HOSTS),
         "DJANGO_SETTINGS_MODULE": "handover_portal.settings",
         "PYTHONUNBUFFERED": "1",  # their logs show readiness as it happens
     }

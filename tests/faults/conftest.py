@@ -32,7 +32,7 @@ import redis
 import requests
 from django.core.cache import cache
 
-from tests.conftest import CLIENT_ID
+from tests.conftest import CALLBACK_ALLOWED_HOSTS, CLIENT_ID
 from tests.e2e.conftest import FAST, Process, Stack, database_url, use_broker, wait_for
 from tests.factories import CLIENT_SECRET
 from tests.faults.figures import RECORDED, Figures, summary_lines
@@ -237,6 +237,8 @@ def fault_stack(
         "CELERY_BROKER_URL": broker.url(0),
         "CACHE_URL": cache_server.url(0),
         "GENESYS_API_BASE_URL": sandbox_server.url,
+        # The callback receiver (the `channel` fixture) listens on 127.0.0.1.
+        "CALLBACK_ALLOWED_HOSTS": ",".join(CALLBACK_ALLOWED_HOSTS),
         "DJANGO_SETTINGS_MODULE": "handover_portal.settings",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "false",
