@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After the messages: says why an idle session was logged out.
+    "security.sessions.IdleSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last: turns a login refused for too many failures into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -131,6 +133,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 # Reverse proxies in front of the app that append to X-Forwarded-For (0: trust none).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Admin sessions end after this many minutes without a request (security.sessions): the
+# session lives that long plus the minute between renewals (its REFRESH_SECONDS).
+ADMIN_SESSION_IDLE_MINUTES = env.int("ADMIN_SESSION_IDLE_MINUTES", default=30)
+SESSION_COOKIE_AGE = ADMIN_SESSION_IDLE_MINUTES * 60 + 60
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
