@@ -210,7 +210,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "genesys.tasks.om_inbox_sweep_task",
         "schedule": RELAY_SWEEP_INTERVAL_SECONDS,
     },
+    "purge-ended-handovers": {
+        "task": "endpoints.retention.handovers_purge_task",
+        "schedule": 3600.0,
+    },
+    "clear-expired-sessions": {
+        "task": "endpoints.retention.sessions_clear_task",
+        "schedule": 3600.0,
+    },
 }
+# Task modules other than the apps' `tasks` (which autodiscover_tasks finds).
+CELERY_IMPORTS = ["endpoints.retention"]
+# Ended handovers (with their events, outbox and provider rows) are deleted this many days
+# after they ended; 0 keeps them forever.
+HANDOVER_RETENTION_DAYS = env.int("HANDOVER_RETENTION_DAYS", default=90)
 
 # --- REST API (Django REST framework, drf-spectacular) ---
 # Read-only configuration under /api/v1/: token first (so an anonymous client gets 401 with
