@@ -195,6 +195,8 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # countdowns at 600 s), so Redis never hands a running or waiting task to a second worker.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The worker keeps LOGGING's handlers (which mask secrets) instead of installing its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 HANDOVER_EXPIRY_INTERVAL_SECONDS = env.float("HANDOVER_EXPIRY_INTERVAL_SECONDS", default=60.0)
 RELAY_SWEEP_INTERVAL_SECONDS = env.float("RELAY_SWEEP_INTERVAL_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
@@ -312,10 +314,43 @@ GENESYS_NOTIFICATIONS_HEARTBEAT_TIMEOUT = env.float(
 AGENT_AVAILABILITY_CACHE_SECONDS = env.float("AGENT_AVAILABILITY_CACHE_SECONDS", default=10.0)
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# Every handler masks secrets (security.redaction): URL passwords, Authorization values, and
+# the Open Messaging webhook token, which is part of its URLs (genesys/urls.py).
+LOG_SECRET_PATHS = ["/genesys/open-messaging/"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "redact_secrets": {
+            "()": "security.redaction.RedactSecrets",
+            "secret_paths": LOG_SECRET_PATHS,
+        }
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        },
+        # runserver's access log.
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_secrets"],
+        },
+    },
+    "loggers": {
+        # Replaces Django's own handlers (its console under DEBUG, mail_admins): through ours.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
