@@ -313,6 +313,10 @@ GENESYS_NOTIFICATIONS_HEARTBEAT_TIMEOUT = env.float(
 )
 AGENT_AVAILABILITY_CACHE_SECONDS = env.float("AGENT_AVAILABILITY_CACHE_SECONDS", default=10.0)
 
+# Error reports (the DEBUG page, the admins' e-mail) hide our secrets too: security.error_reports.
+DEFAULT_EXCEPTION_REPORTER = "security.error_reports.ExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "security.error_reports.SafeExceptionReporterFilter"
+
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 # Every handler masks secrets (security.redaction): URL passwords, Authorization values, and
 # the Open Messaging webhook token, which is part of its URLs (genesys/urls.py).
