@@ -244,7 +244,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSONParser, bounded: nesting depth 32, keys of 255 characters (400 beyond).
+    "DEFAULT_PARSER_CLASSES": ["security.parsers.BoundedJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "endpoints.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": ["endpoints.api.throttling.UserRateThrottle"],
