@@ -289,6 +289,9 @@ CALLBACK_READ_TIMEOUT = env.float("CALLBACK_READ_TIMEOUT", default=10.0)
 # When set, every Genesys call (login, API, event streams) goes to this one base instead of
 # the region's hosts: the sandbox (`make run`) and the tests.
 GENESYS_API_BASE_URL = env.str("GENESYS_API_BASE_URL", default="")
+# Without DEBUG, GENESYS_API_BASE_URL is refused unless this says so (genesys.E002), and must
+# then be https:// or http:// to a loopback address (genesys.E003).
+GENESYS_API_BASE_URL_ALLOWED = env.bool("GENESYS_API_BASE_URL_ALLOWED", default=False)
 GENESYS_HTTP_CONNECT_TIMEOUT = env.float("GENESYS_HTTP_CONNECT_TIMEOUT", default=3.05)
 GENESYS_HTTP_READ_TIMEOUT = env.float("GENESYS_HTTP_READ_TIMEOUT", default=10.0)
 GENESYS_HTTP_MAX_ATTEMPTS = env.int("GENESYS_HTTP_MAX_ATTEMPTS", default=4)

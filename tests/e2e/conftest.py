@@ -172,6 +172,7 @@ def e2e_stack(
         "DATABASE_URL": db_url,
         "CELERY_BROKER_URL": REDIS_URL,
         "GENESYS_API_BASE_URL": sandbox_server.url,
+        "GENESYS_API_BASE_URL_ALLOWED": "true",  # also when DEBUG is off (genesys.E002)
         "DJANGO_SETTINGS_MODULE": "handover_portal.settings",
         "PYTHONUNBUFFERED": "1",  # their logs show readiness as it happens
     }
