@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import redis
 from django.db import connection
+from kombu import pools
 
 from handover_portal.celery import app
 
@@ -149,11 +150,15 @@ class Stack:
 
 
 def use_broker(url: str) -> None:
-    """Publish this process's tasks to ``url`` from now on (dropping pooled connections)."""
+    """Publish this process's tasks to ``url`` from now on (dropping pooled connections).
+
+    kombu keeps its pools in global groups keyed by the broker URL: closing one pool would
+    leave it there, closed, for the next test on the same URL ("Acquire on closed pool").
+    ``pools.reset()`` closes every pool and empties the groups.
+    """
     app.conf.broker_url = url
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    pools.reset()
+    app._pool = None
     app.amqp._producer_pool = None
 
 
