@@ -37,6 +37,7 @@ from endpoints.models import (
 )
 from endpoints.models.handover import DeliveryStatus
 from endpoints.providers import provider_choices
+from endpoints.retention import retention_policy
 from endpoints.services import handover_end
 
 #: Events shown in the transcript (typing indicators would drown it).
@@ -172,6 +173,7 @@ class HandoverProviderFilter(admin.SimpleListFilter):
 @admin.register(Handover)
 class HandoverAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/endpoints/handover/change_form.html"
+    change_list_template = "admin/endpoints/handover/change_list.html"
     actions = ["end_sessions"]
     list_display = [
         "endpoint",
@@ -251,6 +253,12 @@ class HandoverAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             ),
             *super().get_urls(),
         ]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "retention_policy": retention_policy()}
+        return super().changelist_view(request, extra_context)
 
     def change_view(
         self,

@@ -9,6 +9,7 @@ filesystem broker under ``.data/``. Production sets ``SECRET_KEY`` and
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -51,6 +52,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "security",
     "endpoints",
     "genesys",
 ]
@@ -63,7 +66,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After the messages: says why an idle session was logged out.
+    "security.sessions.IdleSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a login refused for too many failures into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "handover_portal.urls"
@@ -106,6 +113,30 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Admin login protection (django-axes): see the README's "Login protection" ---
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username and address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "security.backends.CaseInsensitiveModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+# Per username and client address together: a stranger cannot lock an administrator out
+# from elsewhere, and the same administrator from the same address gets AXES_FAILURE_LIMIT.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_USERNAME_CALLABLE = "security.lockout.lockout_username"
+AXES_CLIENT_IP_CALLABLE = "security.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "security.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+# Logs name the lockout parameters only (both masked), not the user agent; no start banner.
+AXES_VERBOSE = False
+# Reverse proxies in front of the app that append to X-Forwarded-For (0: trust none).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Admin sessions end after this many minutes without a request (security.sessions): the
+# session lives that long plus the minute between renewals (its REFRESH_SECONDS).
+ADMIN_SESSION_IDLE_MINUTES = env.int("ADMIN_SESSION_IDLE_MINUTES", default=30)
+SESSION_COOKIE_AGE = ADMIN_SESSION_IDLE_MINUTES * 60 + 60
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -164,6 +195,8 @@ if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # countdowns at 600 s), so Redis never hands a running or waiting task to a second worker.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The worker keeps LOGGING's handlers (which mask secrets) instead of installing its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 HANDOVER_EXPIRY_INTERVAL_SECONDS = env.float("HANDOVER_EXPIRY_INTERVAL_SECONDS", default=60.0)
 RELAY_SWEEP_INTERVAL_SECONDS = env.float("RELAY_SWEEP_INTERVAL_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE = {
@@ -179,7 +212,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "genesys.tasks.om_inbox_sweep_task",
         "schedule": RELAY_SWEEP_INTERVAL_SECONDS,
     },
+    "purge-ended-handovers": {
+        "task": "endpoints.retention.handovers_purge_task",
+        "schedule": 3600.0,
+    },
+    "clear-expired-sessions": {
+        "task": "endpoints.retention.sessions_clear_task",
+        "schedule": 3600.0,
+    },
 }
+# Task modules other than the apps' `tasks` (which autodiscover_tasks finds).
+CELERY_IMPORTS = ["endpoints.retention"]
+# Ended handovers (with their events, outbox and provider rows) are deleted this many days
+# after they ended; 0 keeps them forever.
+HANDOVER_RETENTION_DAYS = env.int("HANDOVER_RETENTION_DAYS", default=90)
 
 # --- REST API (Django REST framework, drf-spectacular) ---
 # Read-only configuration under /api/v1/: token first (so an anonymous client gets 401 with
@@ -198,7 +244,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSONParser, bounded: nesting depth 32, keys of 255 characters (400 beyond).
+    "DEFAULT_PARSER_CLASSES": ["security.parsers.BoundedJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "endpoints.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": ["endpoints.api.throttling.UserRateThrottle"],
@@ -245,6 +292,9 @@ CALLBACK_ALLOWED_HOSTS = env.list("CALLBACK_ALLOWED_HOSTS", default=[])
 # When set, every Genesys call (login, API, event streams) goes to this one base instead of
 # the region's hosts: the sandbox (`make run`) and the tests.
 GENESYS_API_BASE_URL = env.str("GENESYS_API_BASE_URL", default="")
+# Without DEBUG, GENESYS_API_BASE_URL is refused unless this says so (genesys.E002), and must
+# then be https:// or http:// to a loopback address (genesys.E003).
+GENESYS_API_BASE_URL_ALLOWED = env.bool("GENESYS_API_BASE_URL_ALLOWED", default=False)
 GENESYS_HTTP_CONNECT_TIMEOUT = env.float("GENESYS_HTTP_CONNECT_TIMEOUT", default=3.05)
 GENESYS_HTTP_READ_TIMEOUT = env.float("GENESYS_HTTP_READ_TIMEOUT", default=10.0)
 GENESYS_HTTP_MAX_ATTEMPTS = env.int("GENESYS_HTTP_MAX_ATTEMPTS", default=4)
@@ -274,11 +324,48 @@ GENESYS_NOTIFICATIONS_HEARTBEAT_TIMEOUT = env.float(
 )
 AGENT_AVAILABILITY_CACHE_SECONDS = env.float("AGENT_AVAILABILITY_CACHE_SECONDS", default=10.0)
 
+# Error reports (the DEBUG page, the admins' e-mail) hide our secrets too: security.error_reports.
+DEFAULT_EXCEPTION_REPORTER = "security.error_reports.ExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "security.error_reports.SafeExceptionReporterFilter"
+
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# Every handler masks secrets (security.redaction): URL passwords, Authorization values, and
+# the Open Messaging webhook token, which is part of its URLs (genesys/urls.py).
+LOG_SECRET_PATHS = ["/genesys/open-messaging/"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "redact_secrets": {
+            "()": "security.redaction.RedactSecrets",
+            "secret_paths": LOG_SECRET_PATHS,
+        }
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        },
+        # runserver's access log.
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_secrets"],
+        },
+    },
+    "loggers": {
+        # Replaces Django's own handlers (its console under DEBUG, mail_admins): through ours.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }

@@ -17,10 +17,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import kombu.pools
 import pytest
 import redis
 from django.db import connection
+from kombu import pools
 
 from handover_portal.celery import app
 from tests.conftest import CALLBACK_ALLOWED_HOSTS
@@ -251,11 +251,12 @@ class Stack:
 def use_broker(url: str) -> None:
     """Publish this process's tasks to ``url`` from now on (dropping pooled connections).
 
-    kombu keeps its pools in a registry keyed by the connection: a closed pool left there
-    would be handed out again for the same URL, so the registry is emptied too.
+    kombu keeps its pools in global groups keyed by the broker URL: closing one pool would
+    leave it there, closed, for the next test on the same URL ("Acquire on closed pool").
+    ``pools.reset()`` closes every pool and empties the groups.
     """
     app.conf.broker_url = url
-    kombu.pools.reset()
+    pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
 
@@ -277,6 +278,7 @@ def e2e_stack(
         "GENESYS_API_BASE_URL": sandbox_server.url,
         # The callback receiver (the `channel` fixture) listens on 127.0.0.1.
         "CALLBACK_ALLOWED_HOSTS": ",".join(CALLBACK_ALLOWED_HOSTS),
+        "GENESYS_API_BASE_URL_ALLOWED": "true",  # also when DEBUG is off (genesys.E002)
         "DJANGO_SETTINGS_MODULE": "handover_portal.settings",
         "PYTHONUNBUFFERED": "1",  # their logs show readiness as it happens
     }

@@ -239,6 +239,7 @@ def fault_stack(
         "GENESYS_API_BASE_URL": sandbox_server.url,
         # The callback receiver (the `channel` fixture) listens on 127.0.0.1.
         "CALLBACK_ALLOWED_HOSTS": ",".join(CALLBACK_ALLOWED_HOSTS),
+        "GENESYS_API_BASE_URL_ALLOWED": "true",  # also when DEBUG is off (genesys.E002)
         "DJANGO_SETTINGS_MODULE": "handover_portal.settings",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_SSL_REDIRECT": "false",
