@@ -1,5 +1,6 @@
-"""The models of what every provider shares: endpoints and handovers."""
+"""The models of what every provider shares: endpoints, handovers, channels."""
 
+from endpoints.models.channel import Channel, ChannelAPIKey
 from endpoints.models.endpoint import ChannelType, Endpoint
 from endpoints.models.handover import (
     EndReason,
@@ -12,6 +13,8 @@ from endpoints.models.handover import (
 )
 
 __all__ = [
+    "Channel",
+    "ChannelAPIKey",
     "ChannelType",
     "EndReason",
     "Endpoint",
