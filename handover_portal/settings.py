@@ -184,13 +184,14 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- REST API (Django REST framework, drf-spectacular) ---
-# Read-only configuration under /api/v1/: token first (so an anonymous client gets 401 with
-# WWW-Authenticate), then the admin session for the browsable API.
+# Channel API keys first (bot platforms; an anonymous client gets 401 with WWW-Authenticate:
+# Api-Key), then DRF tokens (staff tooling), then the admin session for the browsable API.
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min")
 # The runtime API (handovers) has its own, higher budget per user: a channel polls events.
 API_HANDOVER_THROTTLE_RATE = env.str("API_HANDOVER_THROTTLE_RATE", default="6000/min")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "endpoints.api.authentication.ChannelAPIKeyAuthentication",
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -211,8 +212,10 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Handover Portal API",
     "DESCRIPTION": (
-        "Read-only endpoint configuration for the bot platform, deployment tooling and "
-        "monitoring. Authenticate with `Authorization: Token <key>`. Secrets are never "
+        "Read-only endpoint configuration, and the runtime API of handovers. A bot "
+        "platform authenticates with its channel's API key, `Authorization: Api-Key <key>`, "
+        "and sees and drives only its channel's endpoints (others answer 404); staff "
+        "tooling with a DRF token, `Authorization: Token <key>`. Secrets are never "
         "returned: a connection says only whether it has one (`has_client_secret`)."
     ),
     "VERSION": "1.0.0",

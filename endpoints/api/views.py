@@ -42,13 +42,15 @@ from endpoints.providers import ProviderError
 class EndpointViewSet(ConfigurationViewSet):
     """Endpoints by public ID, with their handover settings."""
 
+    queryset = Endpoint.objects.order_by("name", "pk")
     serializer_class = EndpointSerializer
+    endpoint_lookup = ""
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
     lookup_value_converter = "uuid"
 
     def get_queryset(self) -> QuerySet[Endpoint]:
-        return Endpoint.objects.select_related(*endpoint_select_related()).order_by("name", "pk")
+        return super().get_queryset().select_related(*endpoint_select_related())
 
     def filter_queryset(self, queryset: QuerySet[Endpoint]) -> QuerySet[Endpoint]:
         if self.action != "list":

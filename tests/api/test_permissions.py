@@ -41,7 +41,7 @@ URL_NAMES = ["endpoint-list", "endpoint-detail", "connection-list", "connection-
 def test_anonymous_gets_401_json_with_www_authenticate(anonymous, urls, name):
     response = anonymous.get(urls[name])
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == "Token"
+    assert response["WWW-Authenticate"] == "Api-Key"
     assert response.json() == {"detail": "Authentication credentials were not provided."}
 
 
