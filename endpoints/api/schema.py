@@ -97,7 +97,10 @@ class AutoSchema(openapi.AutoSchema):
 
     def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
         schema = super()._map_basic_serializer(serializer, direction)
-        if direction == "request" and getattr(serializer, "refuses_unknown_fields", False):
+        closed = getattr(serializer, "closed_schema", False)
+        if closed or (
+            direction == "request" and getattr(serializer, "refuses_unknown_fields", False)
+        ):
             schema["additionalProperties"] = False
         return schema
 

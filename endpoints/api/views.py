@@ -17,6 +17,7 @@ from endpoints.api.schema import ErrorSerializer
 from endpoints.api.serializers import (
     AgentAvailabilitySerializer,
     EndpointSerializer,
+    endpoint_representation_permissions,
     endpoint_select_related,
     provider_settings_rows,
 )
@@ -83,6 +84,9 @@ class EndpointViewSet(ConfigurationViewSet):
         except ProviderError as error:
             raise ProviderFailed(str(error), status_code=error.http_status) from None
         return Response(AgentAvailabilitySerializer(figures).data)
+
+    def get_etag_permissions(self) -> Iterable[str]:
+        return endpoint_representation_permissions()
 
     def get_etag_timestamps(self, instance: Endpoint) -> Iterable[datetime]:
         return [instance.updated_at, *(row.updated_at for row in provider_settings_rows(instance))]
