@@ -209,6 +209,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "endpoints.api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "endpoints.api.schema.AutoSchema",
 }
+# The schema and the docs pages (/api/schema/, /api/docs/, /api/redoc/) need a user or
+# channel key that may view endpoints; true opens them to anyone.
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Handover Portal API",
     "DESCRIPTION": (

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from rest_framework import permissions
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -50,3 +51,15 @@ def requester_may(context: Mapping[str, Any], perm: str) -> bool:
     """Whether the requester in a serializer's ``context`` holds ``perm`` (no request: no)."""
     user = getattr(context.get("request"), "user", None)
     return bool(user is not None and user.has_perm(perm))
+
+
+class ReadAPIDocs(permissions.BasePermission):
+    """The schema and its docs pages: who may view endpoints, or anyone with
+    ``API_DOCS_PUBLIC``. They list every operation and field, which helps an attacker too.
+    """
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if settings.API_DOCS_PUBLIC:
+            return True
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perm("endpoints.view_endpoint"))
