@@ -285,6 +285,6 @@ class EndpointAdmin(SecretFormAdminMixin, TestConnectionMixin, admin.ModelAdmin)
         return dict(provider_choices()).get(obj.handover_provider, obj.handover_provider)
 
 
-# The handover sessions and the channels admins live in their own modules; importing them
-# registers them.
-from endpoints import admin_channels, admin_handovers  # noqa: E402, F401
+# The handover sessions, channels and staff tokens admins live in their own modules;
+# importing them registers them.
+from endpoints import admin_channels, admin_handovers, admin_tokens  # noqa: E402, F401

@@ -8,6 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
+        ('authtoken', '0004_alter_tokenproxy_options'),
         ('endpoints', '0004_lease_owners'),
     ]
 
@@ -46,5 +47,18 @@ class Migration(migrations.Migration):
                 'ordering': ('-created',),
                 'abstract': False,
             },
+        ),
+        migrations.CreateModel(
+            name='StaffToken',
+            fields=[
+            ],
+            options={
+                'verbose_name': 'staff API token',
+                'verbose_name_plural': 'staff API tokens',
+                'proxy': True,
+                'indexes': [],
+                'constraints': [],
+            },
+            bases=('authtoken.tokenproxy',),
         ),
     ]

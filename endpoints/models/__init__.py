@@ -11,6 +11,7 @@ from endpoints.models.handover import (
     OutboundMessage,
     OutboxStatus,
 )
+from endpoints.models.staff_token import StaffToken
 
 __all__ = [
     "Channel",
@@ -24,4 +25,5 @@ __all__ = [
     "HandoverStatus",
     "OutboundMessage",
     "OutboxStatus",
+    "StaffToken",
 ]
