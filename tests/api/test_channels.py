@@ -245,3 +245,13 @@ def test_last_used_is_written_again_after_a_minute(client_a, channel_a):
     ChannelAPIKey.objects.filter(channel=channel_a).update(last_used_at=a_while_ago)
     client_a.get(reverse("api:endpoint-list"))
     assert ChannelAPIKey.objects.get(channel=channel_a).last_used_at > a_while_ago
+
+
+@pytest.mark.parametrize("count", [1, 30])
+def test_a_keys_list_costs_the_same_queries_for_1_or_30_endpoints(count, django_assert_num_queries):
+    channel = ChannelFactory(endpoints=[GenesysSettingsFactory().endpoint for _ in range(count)])
+    client = key_client(issue_key(channel)[1])
+    client.get(reverse("api:endpoint-list"))  # last used: written once
+    # Savepoint, the key, the count, the page, release.
+    with django_assert_num_queries(5):
+        assert client.get(reverse("api:endpoint-list")).json()["count"] == count
