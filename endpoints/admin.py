@@ -274,14 +274,6 @@ class EndpointAdmin(SecretFormAdminMixin, TestConnectionMixin, admin.ModelAdmin)
     search_fields = ["name"]
     search_help_text = _("Search by name, or by public ID (the whole UUID).")
     readonly_fields = ["public_id", "created_at", "updated_at"]
-
-    class Media:
-        js = ["handover/provider-settings.js"]
-
-    def _sensitive(self, view: Any) -> Any:
-        # Every POST parameter: the providers' inlines carry secrets too (a webhook secret).
-        return sensitive_post_parameters()(view)
-
     fieldsets = [
         (
             None,
@@ -308,6 +300,13 @@ class EndpointAdmin(SecretFormAdminMixin, TestConnectionMixin, admin.ModelAdmin)
             },
         ),
     ]
+
+    class Media:
+        js = ["handover/provider-settings.js"]
+
+    def _sensitive(self, view: Any) -> Any:
+        # Every POST parameter: the providers' inlines carry secrets too (a webhook secret).
+        return sensitive_post_parameters()(view)
 
     def get_fieldsets(self, request: HttpRequest, obj: Endpoint | None = None) -> Any:
         if obj is None:
