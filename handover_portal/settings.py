@@ -192,7 +192,7 @@ API_HANDOVER_THROTTLE_RATE = env.str("API_HANDOVER_THROTTLE_RATE", default="6000
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "endpoints.api.authentication.ChannelAPIKeyAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "endpoints.api.authentication.StaffTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Deny by default; each view names the permission it needs.

@@ -3,7 +3,7 @@
 ``request.user`` is then a ``ChannelPrincipal`` (what the channel may do, as permissions)
 and ``request.auth`` the ``ChannelAPIKey``; ``endpoints.api.confinement`` limits every view
 to the channel's endpoints. A request without that header is left to the next
-authentication class (DRF tokens, the admin session).
+authentication class (DRF tokens of staff tooling, the admin session).
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ CHANNEL_PERMISSIONS = frozenset({"endpoints.view_endpoint", "endpoints.drive_han
 #: ``<prefix>.<secret>`` as the library generates them (letters and digits), checked before
 #: any query: a NUL or a megabyte of junk never reaches the database.
 KEY_FORMAT = re.compile(r"[A-Za-z0-9]{1,16}\.[A-Za-z0-9]{1,128}")
+#: A DRF token's key (40 hex digits as DRF makes them; the column holds 40 characters).
+TOKEN_FORMAT = re.compile(r"[A-Za-z0-9]{1,40}")
 
 INVALID = "Invalid API key."
 REVOKED = "This API key has been revoked."
@@ -98,3 +100,14 @@ class ChannelAPIKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
+
+
+class StaffTokenAuthentication(authentication.TokenAuthentication):
+    """DRF's ``Authorization: Token <key>``, the key's form checked before any query (a NUL
+    in it made PostgreSQL fail the request with a 500).
+    """
+
+    def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
+        if not TOKEN_FORMAT.fullmatch(key):
+            raise exceptions.AuthenticationFailed("Invalid token.")
+        return super().authenticate_credentials(key)
