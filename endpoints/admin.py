@@ -16,10 +16,13 @@ from django.forms.utils import ErrorDict
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 
+from endpoints.fields import secret_state
 from endpoints.forms import WriteOnlySecretField, WriteOnlySecretsMixin
 from endpoints.models import Endpoint
 from endpoints.models.handover import OPEN_STATUSES
@@ -58,7 +61,64 @@ class ProviderSettingsFormSet(BaseInlineFormSet):
         return []
 
 
-class ProviderSettingsInline(admin.StackedInline):
+SECRET_STATES = {
+    "set": _("set"),
+    "unset": _("not set"),
+    "unreadable": _("unreadable, enter it again"),
+}
+
+
+class ReadOnlySecretsMixin:
+    """A model or inline admin whose form has write-only secrets (``secret_fields``): to a
+    user who may only view, each secret shows as "set / not set".
+
+    Read-only, the admin renders a field's model value, which for an ``EncryptedTextField``
+    is the decrypted secret: the fieldsets name ``stored_secrets`` in its place.
+    """
+
+    def _shows_read_only(self, request: HttpRequest, obj: Model | None) -> bool:
+        # obj is the object (a model admin) or its parent (an inline); an add form is
+        # never read-only.
+        return obj is not None and not self.has_change_permission(request, obj)
+
+    def _secret_names(self) -> list[str]:
+        return list(getattr(self.form, "secret_fields", {}))
+
+    def get_fieldsets(self, request: HttpRequest, obj: Model | None = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if not (self._secret_names() and self._shows_read_only(request, obj)):
+            return fieldsets
+        redacted = []
+        for name, options in fieldsets:
+            fields: list[Any] = []
+            for field in options["fields"]:
+                if field in self._secret_names():
+                    field = "stored_secrets"
+                if field not in fields:
+                    fields.append(field)
+            redacted.append((name, {**options, "fields": fields}))
+        return redacted
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> Any:
+        fields = super().get_readonly_fields(request, obj)
+        if self._secret_names() and self._shows_read_only(request, obj):
+            return [*fields, "stored_secrets"]
+        return fields
+
+    @admin.display(description=_("Secrets"))
+    def stored_secrets(self, obj: Model) -> str:
+        labels = self.form.base_fields
+        return format_html_join(
+            mark_safe("<br>"),
+            "{}: {}",
+            (
+                (labels[name].label, SECRET_STATES[secret_state(obj, name)])
+                for name in self._secret_names()
+            ),
+        )
+
+
+class ProviderSettingsInline(ReadOnlySecretsMixin, admin.StackedInline):
     """Base of a provider's settings inline: one settings row per endpoint, shown on demand.
 
     The fieldset carries the classes ``provider-settings provider-<id>`` that
@@ -101,9 +161,10 @@ class ReadOnlyAdminMixin:
         return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
 
 
-class SecretFormAdminMixin:
+class SecretFormAdminMixin(ReadOnlySecretsMixin):
     """An admin whose form has write-only secrets (``WriteOnlySecretsMixin``): Django's error
-    reports never show them (``sensitive_post_parameters`` on the add and change views).
+    reports never show them (``sensitive_post_parameters`` on the add and change views), nor
+    its read-only pages (``ReadOnlySecretsMixin``).
     """
 
     def _sensitive(self, view: Any) -> Any:
@@ -242,6 +303,32 @@ class EndpointAdmin(SecretFormAdminMixin, TestConnectionMixin, admin.ModelAdmin)
     search_fields = ["name"]
     search_help_text = _("Search by name, or by public ID (the whole UUID).")
     readonly_fields = ["public_id", "created_at", "updated_at"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "name",
+                    "channel_type",
+                    "callback_url",
+                    "callback_signing_secret",
+                    "public_id",
+                    "created_at",
+                    "updated_at",
+                ]
+            },
+        ),
+        (
+            _("Handover Settings"),
+            {
+                "fields": ["handover_provider"],
+                "description": _(
+                    "The provider's settings below are used only while it is selected; "
+                    "switching to another provider keeps them, inactive."
+                ),
+            },
+        ),
+    ]
 
     class Media:
         js = ["handover/provider-settings.js"]
@@ -251,22 +338,12 @@ class EndpointAdmin(SecretFormAdminMixin, TestConnectionMixin, admin.ModelAdmin)
         return sensitive_post_parameters()(view)
 
     def get_fieldsets(self, request: HttpRequest, obj: Endpoint | None = None) -> Any:
-        general = ["name", "channel_type", "callback_url", "callback_signing_secret"]
-        if obj is not None:
-            general += ["public_id", "created_at", "updated_at"]
-        return [
-            (None, {"fields": general}),
-            (
-                _("Handover Settings"),
-                {
-                    "fields": ["handover_provider"],
-                    "description": _(
-                        "The provider's settings below are used only while it is selected; "
-                        "switching to another provider keeps them, inactive."
-                    ),
-                },
-            ),
-        ]
+        if obj is None:
+            # Nothing to show yet of what the database sets.
+            general, settings = self.fieldsets
+            fields = [field for field in general[1]["fields"] if field not in self.readonly_fields]
+            return [(None, {"fields": fields}), settings]
+        return super().get_fieldsets(request, obj)
 
     def get_inlines(self, request: HttpRequest, obj: Endpoint | None) -> list[Any]:
         return [
@@ -314,6 +391,6 @@ class EndpointAdmin(SecretFormAdminMixin, TestConnectionMixin, admin.ModelAdmin)
         return dict(provider_choices()).get(obj.handover_provider, obj.handover_provider)
 
 
-# The handover sessions and relay replicas admins live in their own modules; importing
-# them registers them.
-from endpoints import admin_handovers, admin_relay  # noqa: E402, F401
+# The handover sessions, relay replicas, channels and staff tokens admins live in their
+# own modules; importing them registers them.
+from endpoints import admin_channels, admin_handovers, admin_relay, admin_tokens  # noqa: E402, F401

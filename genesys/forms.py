@@ -135,7 +135,9 @@ class OAuth2ConnectionForm(WriteOnlySecretsMixin, forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["client_id"].validators.append(CLIENT_ID_CHARACTERS)
+        # Absent from a view-only user's form, whose fields are all read-only.
+        if "client_id" in self.fields:
+            self.fields["client_id"].validators.append(CLIENT_ID_CHARACTERS)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -50,6 +50,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    # Channel API keys, hashed at rest (endpoints.models.ChannelAPIKey).
+    "rest_framework_api_key",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
@@ -228,14 +230,15 @@ CELERY_IMPORTS = ["endpoints.retention"]
 HANDOVER_RETENTION_DAYS = env.int("HANDOVER_RETENTION_DAYS", default=90)
 
 # --- REST API (Django REST framework, drf-spectacular) ---
-# Read-only configuration under /api/v1/: token first (so an anonymous client gets 401 with
-# WWW-Authenticate), then the admin session for the browsable API.
+# Channel API keys first (bot platforms; an anonymous client gets 401 with WWW-Authenticate:
+# Api-Key), then DRF tokens (staff tooling), then the admin session for the browsable API.
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min")
 # The runtime API (handovers) has its own, higher budget per user: a channel polls events.
 API_HANDOVER_THROTTLE_RATE = env.str("API_HANDOVER_THROTTLE_RATE", default="6000/min")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "endpoints.api.authentication.ChannelAPIKeyAuthentication",
+        "endpoints.api.authentication.StaffTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Deny by default; each view names the permission it needs.
@@ -253,11 +256,16 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "endpoints.api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "endpoints.api.schema.AutoSchema",
 }
+# The schema and the docs pages (/api/schema/, /api/docs/, /api/redoc/) need a user or
+# channel key that may view endpoints; true opens them to anyone.
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Handover Portal API",
     "DESCRIPTION": (
-        "Read-only endpoint configuration for the bot platform, deployment tooling and "
-        "monitoring. Authenticate with `Authorization: Token <key>`. Secrets are never "
+        "Read-only endpoint configuration, and the runtime API of handovers. A bot "
+        "platform authenticates with its channel's API key, `Authorization: Api-Key <key>`, "
+        "and sees and drives only its channel's endpoints (others answer 404); staff "
+        "tooling with a DRF token, `Authorization: Token <key>`. Secrets are never "
         "returned: a connection says only whether it has one (`has_client_secret`)."
     ),
     "VERSION": "1.0.0",

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from endpoints.api.docs import SchemaView, SwaggerView
+from endpoints.api.docs import RedocView, SchemaView, SwaggerView
 
 admin.site.site_header = "Handover Portal"
 admin.site.site_title = "Handover Portal"
@@ -22,6 +22,7 @@ urlpatterns = [
     path("genesys/", include("genesys.urls")),
     path("api/schema/", SchemaView.as_view(), name="api-schema"),
     path("api/docs/", SwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", RedocView.as_view(url_name="api-schema"), name="api-redoc"),
 ]
 
 # JSON errors under /api/, Django's pages elsewhere.

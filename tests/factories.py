@@ -10,6 +10,8 @@ from django.contrib.auth.models import Permission
 from rest_framework.authtoken.models import Token
 
 from endpoints.models import (
+    Channel,
+    ChannelAPIKey,
     ChannelType,
     Endpoint,
     EventKind,
@@ -33,6 +35,26 @@ class EndpointFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Endpoint {n}")
     channel_type = ChannelType.WEBCHAT
     handover_provider = "none"
+
+
+class ChannelFactory(factory.django.DjangoModelFactory):
+    """A channel; ``ChannelFactory(endpoints=[a, b])`` gives it endpoints."""
+
+    class Meta:
+        model = Channel
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Channel {n}")
+
+    @factory.post_generation
+    def endpoints(self, create: bool, endpoints: list[Endpoint] | None, **kwargs: object) -> None:
+        self.endpoints.set(endpoints or [])
+
+
+def issue_key(channel: Channel, **fields: object) -> tuple[ChannelAPIKey, str]:
+    """A new API key of ``channel``, and the key itself (as only its issuer ever sees it)."""
+    fields.setdefault("name", f"{channel.name} key")
+    return ChannelAPIKey.objects.create_key(channel=channel, **fields)
 
 
 class OAuth2ConnectionFactory(factory.django.DjangoModelFactory):

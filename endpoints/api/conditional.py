@@ -44,6 +44,12 @@ class ConditionalRetrieveMixin:
         """When each row the detail response shows last changed."""
         raise NotImplementedError
 
+    def get_etag_permissions(self) -> Iterable[str]:
+        """Permissions that change the detail response: the requester's answer to each
+        counts, so that callers who see different bodies never share an ETag.
+        """
+        return ()
+
     def get_etag(self, request: Request, instance: models.Model) -> str:
         return compute_etag(
             REPRESENTATION_VERSION,
@@ -51,6 +57,7 @@ class ConditionalRetrieveMixin:
             instance._meta.label,
             instance.pk,
             *(timestamp.isoformat() for timestamp in self.get_etag_timestamps(instance)),
+            *(f"{perm}={request.user.has_perm(perm)}" for perm in self.get_etag_permissions()),
         )
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:

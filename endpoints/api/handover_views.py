@@ -2,18 +2,20 @@
 agent's events and ends it. Thin: each call validates, then calls a service.
 
 Needs ``endpoints.drive_handover`` (``DriveHandoverPermission``), with its own throttle
-budget (``API_HANDOVER_THROTTLE_RATE``). Handovers are addressed by their public ID.
+budget (``API_HANDOVER_THROTTLE_RATE``). Handovers are addressed by their public ID. A
+channel key drives only its channel's endpoints (``ChannelConfinedMixin``): another
+endpoint, or its handovers, answer 404.
 """
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from endpoints.api.confinement import ChannelConfinedMixin
 from endpoints.api.exceptions import Conflict
 from endpoints.api.handover_serializers import (
     EventPageSerializer,
@@ -40,7 +42,7 @@ FORBIDDEN = "No permission to drive handovers (`endpoints.drive_handover`)."
 INVALID_BODY = OpenApiResponse(BODY_ERRORS_SCHEMA, "Invalid input: nothing was written.")
 
 
-class HandoverAPIMixin:
+class HandoverAPIMixin(ChannelConfinedMixin):
     permission_classes = [DriveHandoverPermission]
     throttle_classes = [HandoverRateThrottle]
     forbidden_description = FORBIDDEN
@@ -54,6 +56,7 @@ class HandoverStartView(HandoverAPIMixin, generics.GenericAPIView):
 
     serializer_class = HandoverStartSerializer
     queryset = Endpoint.objects.all()
+    endpoint_lookup = ""
 
     @extend_schema(
         operation_id="endpoints_handovers_start",
@@ -92,9 +95,8 @@ class HandoverViewSet(HandoverAPIMixin, viewsets.GenericViewSet):
     """``/api/v1/handovers/{id}/``: the handover, its messages and events; DELETE ends it."""
 
     serializer_class = HandoverSerializer
-
-    def get_queryset(self) -> QuerySet[Handover]:
-        return Handover.objects.select_related("endpoint")
+    queryset = Handover.objects.select_related("endpoint")
+    endpoint_lookup = "endpoint"
 
     @extend_schema(
         summary="Retrieve a handover",

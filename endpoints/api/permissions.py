@@ -2,12 +2,18 @@
 
 Reading configuration needs the model's ``view`` permission, for every safe method. The
 runtime API (starting and driving handovers) needs ``endpoints.drive_handover``, given
-separately: a configuration token cannot start a handover, nor a channel token read
-configuration.
+separately: a configuration token cannot start a handover, nor a driving token read
+configuration. A channel API key holds both on its channel's endpoints only
+(``endpoints.api.authentication.CHANNEL_PERMISSIONS``). A nested object shows in full only
+to who may view its model (``requester_may``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
 from rest_framework import permissions
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -39,3 +45,21 @@ class DriveHandoverPermission(permissions.BasePermission):
     def has_permission(self, request: Request, view: APIView) -> bool:
         user = request.user
         return bool(user and user.is_authenticated and user.has_perm("endpoints.drive_handover"))
+
+
+def requester_may(context: Mapping[str, Any], perm: str) -> bool:
+    """Whether the requester in a serializer's ``context`` holds ``perm`` (no request: no)."""
+    user = getattr(context.get("request"), "user", None)
+    return bool(user is not None and user.has_perm(perm))
+
+
+class ReadAPIDocs(permissions.BasePermission):
+    """The schema and its docs pages: who may view endpoints, or anyone with
+    ``API_DOCS_PUBLIC``. They list every operation and field, which helps an attacker too.
+    """
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if settings.API_DOCS_PUBLIC:
+            return True
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perm("endpoints.view_endpoint"))

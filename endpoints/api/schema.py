@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular import openapi
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
@@ -16,6 +17,24 @@ from rest_framework import serializers
 from endpoints.api.conditional import ConditionalRetrieveMixin
 
 FORBIDDEN = "No permission to view this."
+
+
+class ChannelAPIKeyScheme(OpenApiAuthenticationExtension):
+    """Documents ``ChannelAPIKeyAuthentication`` as the ``channelApiKey`` security scheme."""
+
+    target_class = "endpoints.api.authentication.ChannelAPIKeyAuthentication"
+    name = "channelApiKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": (
+                "A channel's API key with the prefix `Api-Key`: "
+                "`Authorization: Api-Key <key>`. It reaches only its channel's endpoints."
+            ),
+        }
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -78,7 +97,10 @@ class AutoSchema(openapi.AutoSchema):
 
     def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
         schema = super()._map_basic_serializer(serializer, direction)
-        if direction == "request" and getattr(serializer, "refuses_unknown_fields", False):
+        closed = getattr(serializer, "closed_schema", False)
+        if closed or (
+            direction == "request" and getattr(serializer, "refuses_unknown_fields", False)
+        ):
             schema["additionalProperties"] = False
         return schema
 
@@ -91,11 +113,16 @@ class AutoSchema(openapi.AutoSchema):
 
     def error_responses(self) -> dict[str, OpenApiResponse]:
         errors = {
-            "401": OpenApiResponse(ErrorSerializer, "No valid token or session."),
+            "401": OpenApiResponse(
+                ErrorSerializer, "No valid API key, token or session; or an expired or revoked key."
+            ),
             "403": OpenApiResponse(
                 ErrorSerializer, getattr(self.view, "forbidden_description", FORBIDDEN)
             ),
-            "404": OpenApiResponse(ErrorSerializer, "No such object, or no such page."),
+            "404": OpenApiResponse(
+                ErrorSerializer,
+                "No such object (for a channel key: not one of its channel's), or no such page.",
+            ),
             "429": OpenApiResponse(ErrorSerializer, "Too many requests: see Retry-After."),
         }
         if self._is_list_view():

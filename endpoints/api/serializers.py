@@ -53,6 +53,9 @@ class ProviderSettingsSerializer(RedactedModelSerializer):
     #: relative to the settings). The endpoint query joins them, so a list of any length
     #: costs the same queries, and they count in the endpoint's ETag.
     select_related: ClassVar[tuple[str, ...]] = ()
+    #: Permissions that change what the serializer shows (a nested object in full, or only
+    #: its id): whether the requester holds each counts in the endpoint's ETag.
+    representation_permissions: ClassVar[tuple[str, ...]] = ()
 
     def get_attribute(self, instance: Endpoint) -> Any:
         if instance.handover_provider != self.field_name:
@@ -68,6 +71,15 @@ def provider_settings_serializers() -> Iterator[
         serializer_class = provider.get_api_serializer()
         if serializer_class is not None:
             yield provider, serializer_class
+
+
+def endpoint_representation_permissions() -> list[str]:
+    """Every permission that changes what an endpoint shows, across the providers."""
+    return [
+        perm
+        for _provider, serializer_class in provider_settings_serializers()
+        for perm in serializer_class.representation_permissions
+    ]
 
 
 def endpoint_select_related() -> list[str]:

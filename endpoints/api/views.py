@@ -17,6 +17,7 @@ from endpoints.api.schema import ErrorSerializer
 from endpoints.api.serializers import (
     AgentAvailabilitySerializer,
     EndpointSerializer,
+    endpoint_representation_permissions,
     endpoint_select_related,
     provider_settings_rows,
 )
@@ -42,13 +43,15 @@ from endpoints.providers import ProviderError
 class EndpointViewSet(ConfigurationViewSet):
     """Endpoints by public ID, with their handover settings."""
 
+    queryset = Endpoint.objects.order_by("name", "pk")
     serializer_class = EndpointSerializer
+    endpoint_lookup = ""
     lookup_field = "public_id"
     lookup_url_kwarg = "id"
     lookup_value_converter = "uuid"
 
     def get_queryset(self) -> QuerySet[Endpoint]:
-        return Endpoint.objects.select_related(*endpoint_select_related()).order_by("name", "pk")
+        return super().get_queryset().select_related(*endpoint_select_related())
 
     def filter_queryset(self, queryset: QuerySet[Endpoint]) -> QuerySet[Endpoint]:
         if self.action != "list":
@@ -81,6 +84,9 @@ class EndpointViewSet(ConfigurationViewSet):
         except ProviderError as error:
             raise ProviderFailed(str(error), status_code=error.http_status) from None
         return Response(AgentAvailabilitySerializer(figures).data)
+
+    def get_etag_permissions(self) -> Iterable[str]:
+        return endpoint_representation_permissions()
 
     def get_etag_timestamps(self, instance: Endpoint) -> Iterable[datetime]:
         return [instance.updated_at, *(row.updated_at for row in provider_settings_rows(instance))]

@@ -1,4 +1,6 @@
-"""The base of every configuration API view: read-only, authenticated, ``view`` permission."""
+"""The base of every configuration API view: read-only, authenticated, ``view`` permission,
+confined to a channel key's endpoints.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +8,13 @@ from rest_framework import exceptions, permissions, viewsets
 from rest_framework.request import Request
 
 from endpoints.api.conditional import ConditionalRetrieveMixin
+from endpoints.api.confinement import ChannelConfinedMixin
 from endpoints.api.permissions import ViewModelPermission
 
 
-class ConfigurationViewSet(ConditionalRetrieveMixin, viewsets.ReadOnlyModelViewSet):
+class ConfigurationViewSet(
+    ChannelConfinedMixin, ConditionalRetrieveMixin, viewsets.ReadOnlyModelViewSet
+):
     """List and retrieve; every writing method answers 405 and changes nothing."""
 
     permission_classes = [ViewModelPermission]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('endpoints', '0005_relay_ownership'),
+        ('endpoints', '0006_channels'),
     ]
 
     operations = [

@@ -1,5 +1,7 @@
-"""The models of what every provider shares: endpoints, handovers, relay replicas."""
+"""The models of what every provider shares: endpoints, handovers, channels, relay
+replicas."""
 
+from endpoints.models.channel import Channel, ChannelAPIKey
 from endpoints.models.endpoint import ChannelType, Endpoint
 from endpoints.models.handover import (
     EndReason,
@@ -11,8 +13,11 @@ from endpoints.models.handover import (
     OutboxStatus,
 )
 from endpoints.models.relay import RelayReplica
+from endpoints.models.staff_token import StaffToken
 
 __all__ = [
+    "Channel",
+    "ChannelAPIKey",
     "ChannelType",
     "EndReason",
     "Endpoint",
@@ -23,4 +28,5 @@ __all__ = [
     "OutboundMessage",
     "OutboxStatus",
     "RelayReplica",
+    "StaffToken",
 ]

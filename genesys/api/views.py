@@ -7,6 +7,7 @@ from datetime import datetime
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
+from endpoints.api.confinement import NO_CHANNEL
 from endpoints.api.viewsets import ConfigurationViewSet
 from genesys.api.serializers import OAuth2ConnectionSerializer
 from genesys.models import OAuth2Connection
@@ -21,6 +22,9 @@ class OAuth2ConnectionViewSet(ConfigurationViewSet):
 
     queryset = OAuth2Connection.objects.order_by("name", "pk")
     serializer_class = OAuth2ConnectionSerializer
+    # Connections belong to no endpoint's channel: a channel key sees none (and has no
+    # permission to look).
+    endpoint_lookup = NO_CHANNEL
     lookup_value_converter = "int"
 
     def get_etag_timestamps(self, instance: OAuth2Connection) -> Iterable[datetime]:

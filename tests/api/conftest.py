@@ -24,6 +24,13 @@ def token_client(token: Token) -> APIClient:
     return client
 
 
+def key_client(key: str) -> APIClient:
+    """A client sending a channel API key."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    return client
+
+
 @pytest.fixture
 def viewer_token() -> Token:
     """The token of a user with the view permissions of endpoints and connections, no more."""

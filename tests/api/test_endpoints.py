@@ -11,11 +11,17 @@ from django.utils import timezone
 
 from endpoints.models import Endpoint
 from genesys.models import GenesysSettings
+from tests.api.conftest import key_client, token_client
 from tests.factories import (
     CLIENT_SECRET,
+    ChannelFactory,
     EndpointFactory,
     GenesysSettingsFactory,
     OAuth2ConnectionFactory,
+    OpenMessagingSettingsFactory,
+    TokenFactory,
+    UserFactory,
+    issue_key,
 )
 
 pytestmark = pytest.mark.django_db
@@ -266,3 +272,57 @@ def test_a_page_that_is_not_a_page_number_is_a_400(api, page):
     response = api.get(f"/api/v1/endpoints/?page={page}")
     assert response.status_code == 400
     assert "page" in response.json()
+
+
+# --- The nested connection honours the permission to view connections
+
+
+@pytest.fixture
+def endpoint_viewer():
+    """A token of a user who may view endpoints, not OAuth2 connections."""
+    return token_client(TokenFactory(user=UserFactory(view=["endpoints.endpoint"])))
+
+
+@pytest.mark.parametrize(
+    "factory", [GenesysSettingsFactory, OpenMessagingSettingsFactory], ids=["webchat", "om"]
+)
+def test_without_the_connection_permission_the_nested_connection_is_its_id(
+    endpoint_viewer, factory
+):
+    settings = factory()
+    body = endpoint_viewer.get(detail_url(settings.endpoint)).json()
+    nested = body[settings.endpoint.handover_provider]["node_authentication"]
+    assert nested == {"id": settings.node_authentication.pk}
+    # As /api/v1/oauth2-connections/ refuses this token.
+    connection_url = reverse(
+        "api:oauth2-connection-detail", kwargs={"pk": settings.node_authentication.pk}
+    )
+    assert endpoint_viewer.get(connection_url).status_code == 403
+
+
+def test_in_a_list_too(endpoint_viewer):
+    settings = GenesysSettingsFactory()
+    row = endpoint_viewer.get(LIST_URL).json()["results"][0]
+    assert row["genesys"]["node_authentication"] == {"id": settings.node_authentication.pk}
+
+
+def test_with_the_connection_permission_the_nested_connection_is_whole(api):
+    settings = GenesysSettingsFactory()
+    nested = api.get(detail_url(settings.endpoint)).json()["genesys"]["node_authentication"]
+    assert nested["id"] == settings.node_authentication.pk
+    assert nested["client_id"] == settings.node_authentication.client_id
+
+
+def test_a_channel_key_sees_only_the_id_of_its_endpoints_connection():
+    settings = GenesysSettingsFactory()
+    client = key_client(issue_key(ChannelFactory(endpoints=[settings.endpoint]))[1])
+    nested = client.get(detail_url(settings.endpoint)).json()["genesys"]["node_authentication"]
+    assert nested == {"id": settings.node_authentication.pk}
+
+
+def test_callers_who_see_different_bodies_never_share_an_etag(api, endpoint_viewer):
+    settings = GenesysSettingsFactory()
+    whole = api.get(detail_url(settings.endpoint))
+    reference = endpoint_viewer.get(detail_url(settings.endpoint), HTTP_IF_NONE_MATCH=whole["ETag"])
+    assert reference.status_code == 200
+    assert reference["ETag"] != whole["ETag"]

@@ -57,10 +57,10 @@ def test_a_crash_elsewhere_keeps_django_page(crashing_client):
     assert response["Content-Type"].startswith("text/html")
 
 
-@pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/"])
+@pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/", "/api/redoc/"])
 @pytest.mark.parametrize("method", ["post", "options", "delete"])
-def test_schema_and_docs_answer_other_methods_with_json_405(anonymous, path, method):
-    response = getattr(anonymous, method)(path)
+def test_schema_and_docs_answer_other_methods_with_json_405(api, path, method):
+    response = getattr(api, method)(path)
     assert response.status_code == 405
     assert response["Content-Type"] == "application/json"
     assert response.json()["detail"].startswith("Method ")

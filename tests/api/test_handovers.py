@@ -423,7 +423,7 @@ def test_anonymous_gets_401(anonymous, calls):
     for method, url, body in calls:
         response = call(anonymous, method, url, body)
         assert response.status_code == 401, url
-        assert response["WWW-Authenticate"] == "Token"
+        assert response["WWW-Authenticate"] == "Api-Key"
 
 
 def test_a_configuration_token_gets_403_and_changes_nothing(api, calls, handover):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -41,8 +43,19 @@ URL_NAMES = ["endpoint-list", "endpoint-detail", "connection-list", "connection-
 def test_anonymous_gets_401_json_with_www_authenticate(anonymous, urls, name):
     response = anonymous.get(urls[name])
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == "Token"
+    assert response["WWW-Authenticate"] == "Api-Key"
     assert response.json() == {"detail": "Authentication credentials were not provided."}
+
+
+@pytest.mark.parametrize("key", ["abc\x00def", "x" * 41, "not-hex!"], ids=["nul", "long", "odd"])
+def test_a_malformed_token_gets_401_before_any_query(urls, key):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(urls["endpoint-list"])
+    assert not [query for query in queries if "SELECT" in query["sql"]]
+    assert response.status_code == 401  # a NUL was a 500
+    assert response.json() == {"detail": "Invalid token."}
 
 
 def test_an_unknown_token_gets_401(urls):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from rest_framework.test import APIClient
 
-from tests.factories import CLIENT_SECRET
+from tests.api.conftest import key_client
+from tests.factories import CLIENT_SECRET, ChannelFactory, UserFactory, issue_key
 
 pytestmark = pytest.mark.django_db
 
@@ -17,11 +19,18 @@ def test_schema_is_valid_openapi_3_without_warnings(tmp_path):
     assert (tmp_path / "s.yaml").read_text().startswith("openapi: 3.0")
 
 
-def test_schema_is_served_and_documents_token_auth(anonymous):
-    response = anonymous.get(reverse("api-schema"), HTTP_ACCEPT="application/vnd.oai.openapi+json")
+def test_schema_is_served_and_documents_key_and_token_auth(api):
+    response = api.get(reverse("api-schema"), HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
     schema = response.json()
     assert schema["info"]["title"] == "Handover Portal API"
+    assert schema["components"]["securitySchemes"]["channelApiKey"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "A channel's API key with the prefix `Api-Key`: "
+        "`Authorization: Api-Key <key>`. It reaches only its channel's endpoints.",
+    }
     assert schema["components"]["securitySchemes"]["tokenAuth"] == {
         "type": "apiKey",
         "in": "header",
@@ -52,27 +61,61 @@ def property_names(node: object) -> set[str]:
     return names.union(*map(property_names, node.values()))
 
 
-def test_schema_shows_no_secret_field(anonymous):
-    response = anonymous.get(reverse("api-schema"), HTTP_ACCEPT="application/vnd.oai.openapi+json")
+def test_schema_shows_no_secret_field(api):
+    response = api.get(reverse("api-schema"), HTTP_ACCEPT="application/vnd.oai.openapi+json")
     names = property_names(response.json())
     assert "has_client_secret" in names
     assert "client_secret" not in names
     assert CLIENT_SECRET.encode() not in response.content
 
 
-def test_schema_documents_genesys_as_nullable(anonymous):
-    schema = anonymous.get(
-        reverse("api-schema"), HTTP_ACCEPT="application/vnd.oai.openapi+json"
-    ).json()
+def test_schema_documents_genesys_as_nullable(api):
+    schema = api.get(reverse("api-schema"), HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     genesys = schema["components"]["schemas"]["Endpoint"]["properties"]["genesys"]
     assert genesys["nullable"] is True
     assert genesys["allOf"] == [{"$ref": "#/components/schemas/GenesysSettings"}]
 
 
-def test_docs_page_loads_swagger_ui_from_our_static_files(anonymous):
-    response = anonymous.get(reverse("api-docs"))
+@pytest.mark.parametrize(
+    ("name", "asset"),
+    [
+        ("api-docs", "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"),
+        ("api-redoc", "/static/drf_spectacular_sidecar/redoc/bundles/redoc.standalone.js"),
+    ],
+)
+def test_docs_pages_load_from_our_static_files(name, asset):
+    client = APIClient()
+    client.force_login(UserFactory(is_staff=True, view=["endpoints.endpoint"]))
+    response = client.get(reverse(name))
     assert response.status_code == 200
     html = response.content.decode()
-    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    assert asset in html
     assert "cdn." not in html
     assert "//unpkg" not in html
+
+
+DOCS = ["api-schema", "api-docs", "api-redoc"]
+
+
+@pytest.mark.parametrize("name", DOCS)
+def test_docs_need_a_credential(anonymous, name):
+    response = anonymous.get(reverse(name))
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Authentication credentials were not provided."}
+
+
+@pytest.mark.parametrize("name", DOCS)
+def test_docs_need_the_permission_to_view_endpoints(driver, name):
+    assert driver.get(reverse(name)).status_code == 403
+
+
+@pytest.mark.parametrize("name", DOCS)
+def test_a_channel_key_reads_the_docs(name):
+    client = key_client(issue_key(ChannelFactory())[1])
+    assert client.get(reverse(name)).status_code == 200
+
+
+@pytest.mark.parametrize("name", DOCS)
+def test_api_docs_public_opens_them(anonymous, settings, name):
+    settings.API_DOCS_PUBLIC = True
+    assert anonymous.get(reverse(name)).status_code == 200

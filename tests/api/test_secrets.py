@@ -7,8 +7,16 @@ from django.db import connection as db
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from tests.api.conftest import token_client
-from tests.factories import CLIENT_SECRET, GenesysSettingsFactory, TokenFactory, UserFactory
+from endpoints.models import Endpoint
+from tests.api.conftest import key_client, token_client
+from tests.factories import (
+    CLIENT_SECRET,
+    ChannelFactory,
+    GenesysSettingsFactory,
+    TokenFactory,
+    UserFactory,
+    issue_key,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +50,7 @@ def paths(planted: dict[str, str]) -> list[str]:
         "/api/schema/",
         "/api/schema/?format=json",
         "/api/docs/",
+        "/api/redoc/",
     ]
 
 
@@ -54,6 +63,7 @@ def clients() -> dict[str, APIClient]:
         "no-permission": token_client(TokenFactory()),
         "token": token_client(TokenFactory(user=superuser)),
         "session": session,
+        "channel-key": key_client(issue_key(ChannelFactory(endpoints=Endpoint.objects.all()))[1]),
     }
 
 

@@ -12,7 +12,12 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from genesys.models import OAuth2Connection
-from tests.factories import CLIENT_SECRET, UNSENDABLE_SECRET, OAuth2ConnectionFactory
+from tests.factories import (
+    CLIENT_SECRET,
+    UNSENDABLE_SECRET,
+    OAuth2ConnectionFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -185,3 +190,12 @@ def test_error_reports_never_show_the_posted_secret(admin_client):
     assert request.sensitive_post_parameters == ("client_secret",)
     cleansed = SafeExceptionReporterFilter().get_post_parameters(request)
     assert cleansed["client_secret"] != CLIENT_SECRET
+
+
+def test_a_view_only_user_reads_a_connection(client):
+    client.force_login(UserFactory(is_staff=True, view=["genesys.oauth2connection"]))
+    row = OAuth2ConnectionFactory(client_id="5f1b0a4e-client")
+    response = client.get(change_url(row))
+    assert response.status_code == 200  # was a 500: the read-only form has no client_id
+    assert "5f1b0a4e-client" in response.content.decode()
+    assert CLIENT_SECRET not in response.content.decode()
