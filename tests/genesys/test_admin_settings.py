@@ -252,3 +252,34 @@ def test_secret_of_the_node_authentication_never_appears_on_the_endpoint_page(ad
     html = admin_client.get(change_url(settings.endpoint)).content.decode()
     assert settings.node_authentication.name in html
     assert CLIENT_SECRET not in html
+
+
+def test_switching_provider_with_open_handovers_warns_that_they_finish_where_they_are(
+    admin_client,
+):
+    from tests.factories import HandoverFactory
+
+    settings = GenesysSettingsFactory()
+    endpoint = settings.endpoint
+    HandoverFactory.create_batch(2, endpoint=endpoint, provider="genesys", status="active")
+    HandoverFactory(endpoint=endpoint, provider="genesys", status="ended")
+    fields = genesys_fields(
+        host="mypurecloud.de",
+        organization_id=str(settings.organization_id),
+        deployment_id=str(settings.deployment_id),
+        queue_id=str(settings.queue_id),
+        queue_name=settings.queue_name,
+        node_authentication=str(settings.node_authentication_id),
+    )
+    data = endpoint_form(endpoint, genesys=fields, handover_provider="none")
+    response = admin_client.post(change_url(endpoint), data, follow=True)
+    assert response.status_code == 200
+    shown = [str(message) for message in response.context["messages"]]
+    assert any(
+        "2 handovers are still open on Genesys Cloud: they finish there. New handovers use None."
+        in message
+        for message in shown
+    ), shown
+    # Saving again without a change of provider warns no more.
+    again = admin_client.post(change_url(endpoint), data, follow=True)
+    assert not any("still open" in str(message) for message in again.context["messages"])
