@@ -62,6 +62,32 @@ def sender_of(om_settings: OpenMessagingSettings, conversation: OpenMessagingCon
     return open_messaging.from_recipient(conversation.from_id, profile)
 
 
+#: Profile keys that go as ``channel.from`` (the name), not as custom attributes.
+NAME_KEYS = frozenset({"first_name", "last_name"})
+
+
+def custom_attributes(om_settings: OpenMessagingSettings, handover: Handover) -> dict[str, str]:
+    """``channel.metadata.customAttributes`` of every inbound message: the profile's other
+    keys (with Send Profile Information on), the custom fields, then the routing hints under
+    their documented names (``language``, ``skills`` comma-joined, ``priority``), which win
+    over a custom field of the same name.
+    """
+    attributes: dict[str, str] = {}
+    if om_settings.send_profile_information:
+        for key, value in (handover.profile or {}).items():
+            if key not in NAME_KEYS and value not in (None, ""):
+                attributes[key] = str(value)
+    attributes.update({key: str(value) for key, value in (handover.custom_fields or {}).items()})
+    routing = handover.routing or {}
+    if routing.get("language"):
+        attributes["language"] = str(routing["language"])
+    if routing.get("skills"):
+        attributes["skills"] = ",".join(str(skill) for skill in routing["skills"])
+    if routing.get("priority") is not None:
+        attributes["priority"] = str(routing["priority"])
+    return attributes
+
+
 def message_id_of(handover: Handover, message: OutboundMessage) -> str:
     """A stable ``channel.messageId`` per outbox row: a resend is the same message."""
     return f"{handover.public_id}:{message.pk}"
@@ -108,6 +134,7 @@ class OpenMessagingTransport(HandoverTransport):
                 sender=sender_of(om_settings, conversation),
                 message_id=message_id_of(handover, message),
                 text=message.text,
+                custom_attributes=custom_attributes(om_settings, handover),
             )
         except errors.GenesysError as error:
             raise _translate(error, sent=True) from None

@@ -108,7 +108,27 @@ def _parse_channel(data: dict[str, Any], *, message_id_required: bool) -> dict[s
     if not moment:
         raise ApiError(400, message="channel.time is required.")
     parsed["time"] = moment
+    parsed["customAttributes"] = _custom_attributes(channel)
     return parsed
+
+
+def _custom_attributes(channel: dict[str, Any]) -> dict[str, str]:
+    """``channel.metadata.customAttributes``: an object of strings, or nothing."""
+    metadata = channel.get("metadata")
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise ApiError(400, message="channel.metadata must be an object.")
+    attributes = metadata.get("customAttributes")
+    if attributes is None:
+        return {}
+    if not isinstance(attributes, dict) or not all(
+        isinstance(value, str) for value in attributes.values()
+    ):
+        raise ApiError(
+            400, message="channel.metadata.customAttributes must map strings to strings."
+        )
+    return dict(attributes)
 
 
 def _channel_json(
@@ -393,7 +413,10 @@ async def inbound_message(request: web.Request) -> web.Response:
         time=channel["time"],
         content=content or None,
         metadata=metadata or None,
+        custom_attributes=channel["customAttributes"] or None,
     )
+    # Participant data: each message's attributes set (or overwrite) the customer's.
+    conversation.custom_attributes.update(channel["customAttributes"])
     conversation.messages.append(message)
     return web.json_response(
         _inbound_response(conversation, message, with_conversation_id=prefetch)

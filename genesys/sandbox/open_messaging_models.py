@@ -180,6 +180,7 @@ class OmMessage:
     time: str = field(default_factory=now_iso)
     content: list[Any] | None = None
     metadata: dict[str, Any] | None = None
+    custom_attributes: dict[str, str] | None = None
 
     def data(self, conversation: OmConversation) -> dict[str, Any]:
         """``MessageData`` (``GET …/messages/{conversationId}/messages/{messageId}``): the
@@ -243,6 +244,7 @@ class OmMessage:
                 "time": self.time,
                 "content": self.content,
                 "metadata": self.metadata,
+                "custom_attributes": self.custom_attributes,
             }
         )
 
@@ -259,6 +261,8 @@ class OmConversation:
     typing: list[dict[str, Any]] = field(default_factory=list)
     state: str = WAITING
     created_at: str = field(default_factory=now_iso)
+    #: The customer's participant data from ``channel.metadata.customAttributes``.
+    custom_attributes: dict[str, str] = field(default_factory=dict)
 
     @property
     def customer(self) -> OmParticipant:
@@ -313,6 +317,7 @@ class OmConversation:
             "queue": {"id": self.queue_id, "name": self.queue_name},
             "created_at": self.created_at,
             "customer": self.customer_from,
+            "custom_attributes": self.custom_attributes,
             "participants": [p.summary() for p in self.participants],
             "messages": [m.summary() for m in self.messages],
             "typing": self.typing,

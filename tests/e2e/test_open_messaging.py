@@ -333,3 +333,30 @@ def test_the_user_typing_reaches_the_agent(e2e, sandbox, om_settings):
     assert response.status_code == 202
     wait_for(lambda: sandbox.om_conversation(cid)["typing"], what="the typing event", stack=e2e)
     assert sandbox.om_conversation(cid)["typing"][0]["purpose"] == "customer"
+
+
+def test_routing_attributes_go_on_the_first_message_and_the_later_ones(e2e, sandbox, om_settings):
+    om_settings.send_profile_information = True
+    om_settings.save()
+    handover = start(
+        om_settings,
+        profile={**PROFILE, "tier": "gold"},
+        custom_fields={"order": "A-17"},
+        routing={"language": "fr", "skills": ["billing", "vip"], "priority": 5},
+        transcript=[{"from": "user", "text": "I need a human"}],
+    )
+    cid = conversation_id_of(handover, e2e)
+    handover_message_add(handover=handover, text="My order is late", client_message_id="m1")
+    wait_for(lambda: len(inbound_texts(sandbox, cid)) == 2, what="both messages", stack=e2e)
+    expected = {
+        "email": "ada@example.com",
+        "tier": "gold",
+        "order": "A-17",
+        "language": "fr",
+        "skills": "billing,vip",
+        "priority": "5",
+    }
+    conversation = sandbox.om_conversation(cid)
+    assert conversation["custom_attributes"] == expected
+    inbound = [m for m in conversation["messages"] if m["direction"] == "Inbound"]
+    assert [m["custom_attributes"] for m in inbound] == [expected, expected]
