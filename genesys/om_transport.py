@@ -286,6 +286,18 @@ def _other_conversation(handover: Handover, conversation_id: str) -> bool:
     )
 
 
+def is_automated(payload: dict[str, Any]) -> bool:
+    """Whether an outbound message is Genesys's automation speaking (an Architect bot or
+    in-queue flow: ``originatingEntity`` ``Bot``), or has no human sender (no
+    ``originatingEntity`` and no ``channel.from``): only a ``Human`` message (or one from a
+    named sender, as before ``originatingEntity`` existed) means an agent answered."""
+    entity = _text(payload.get("originatingEntity"))
+    if entity:
+        return entity.lower() != "human"
+    sender = _object(_object(payload.get("channel")).get("from"))
+    return not (_text(sender.get("id")) or _text(sender.get("nickname")))
+
+
 def record_webhook_message(om_settings_id: int, payload: dict[str, Any]) -> str:
     """Record what a signed Open Messaging webhook call said; a word on what was done.
 
@@ -312,6 +324,14 @@ def record_webhook_message(om_settings_id: int, payload: dict[str, Any]) -> str:
         text = payload.get("text")
         if text is not None and not isinstance(text, str):
             return "ignored Text: the text is not a string"
+        if is_automated(payload):
+            event = handover_event_record(
+                handover_id=handover.pk,
+                kind=EventKind.SYSTEM_MESSAGE,
+                data={"text": text or ""},
+                external_id=message_id,
+            )
+            return "system message" if event else "duplicate"
         if handover.status != HandoverStatus.ACTIVE:
             agent_joined(handover.pk, name=name, external_id=f"joined:webhook:{message_id}")
         event = handover_event_record(

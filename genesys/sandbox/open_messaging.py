@@ -260,6 +260,7 @@ async def agent_send(app: web.Application, conversation: OmConversation, text: s
     agent = _require_agent(conversation)
     message = OmMessage(new_id(), agent.id, "Outbound", text)
     message.provider_message_id = message.id
+    message.originating_entity = "Human"
     conversation.messages.append(message)
     payload = {
         "id": message.id,
@@ -270,6 +271,35 @@ async def agent_send(app: web.Application, conversation: OmConversation, text: s
         "originatingEntity": "Human",
     }
     payload["channel"]["time"] = message.time
+    _enqueue_webhook(app, conversation, payload)
+    return message
+
+
+async def bot_send(
+    app: web.Application, conversation: OmConversation, text: str, name: str
+) -> OmMessage:
+    """An Architect bot or in-queue flow speaks (``originatingEntity: "Bot"``): allowed with
+    or without an agent, never counted as an agent's answer."""
+    if conversation.state == ENDED:
+        raise ApiError(409, "conflict", "The conversation has ended.")
+    speaker = conversation.connected(PURPOSE_ACD) or conversation.connected(PURPOSE_AGENT)
+    message = OmMessage(
+        new_id(), speaker.id if speaker else conversation.customer.id, "Outbound", text
+    )
+    message.provider_message_id = message.id
+    message.originating_entity = "Bot"
+    conversation.messages.append(message)
+    sender = {"id": conversation.queue_id, "idType": "Opaque", "nickname": name}
+    payload = {
+        "id": message.id,
+        "channel": _channel_json(
+            conversation.integration_id, conversation.user_id, sender, message.time, message.id
+        ),
+        "type": "Text",
+        "text": text,
+        "direction": "Outbound",
+        "originatingEntity": "Bot",
+    }
     _enqueue_webhook(app, conversation, payload)
     return message
 

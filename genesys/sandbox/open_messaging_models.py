@@ -181,6 +181,7 @@ class OmMessage:
     content: list[Any] | None = None
     metadata: dict[str, Any] | None = None
     custom_attributes: dict[str, str] | None = None
+    originating_entity: str | None = None  # outbound: "Human" (an agent) or "Bot"
 
     def data(self, conversation: OmConversation) -> dict[str, Any]:
         """``MessageData`` (``GET …/messages/{conversationId}/messages/{messageId}``): the
@@ -245,6 +246,7 @@ class OmMessage:
                 "content": self.content,
                 "metadata": self.metadata,
                 "custom_attributes": self.custom_attributes,
+                "originating_entity": self.originating_entity,
             }
         )
 

@@ -360,3 +360,27 @@ def test_routing_attributes_go_on_the_first_message_and_the_later_ones(e2e, sand
     assert conversation["custom_attributes"] == expected
     inbound = [m for m in conversation["messages"] if m["direction"] == "Inbound"]
     assert [m["custom_attributes"] for m in inbound] == [expected, expected]
+
+
+def test_in_queue_flow_messages_reach_the_channel_as_system_messages(
+    e2e, sandbox, om_settings, channel
+):
+    om_settings.endpoint.callback_url = channel.url
+    om_settings.endpoint.callback_signing_secret = "e2e-signing-secret"
+    om_settings.endpoint.save()
+    handover = start(om_settings, transcript=[{"from": "user", "text": "I need a human"}])
+    cid = conversation_id_of(handover, e2e)
+    sandbox.om_bot_message(cid, "You are number 2 in the queue.")
+    wait_kinds(handover, ["system_message"], e2e)
+    handover.refresh_from_db()
+    assert handover.status == "queued"
+    sandbox.om_agent_join(cid, "Alex Agent")
+    sandbox.om_agent_send(cid, "Hello!")
+    wait_for(lambda: kinds(handover)[-1:] == ["agent_message"], what="the agent message", stack=e2e)
+    assert kinds(handover) == ["system_message", "agent_joined", "agent_message"]
+    wait_for(lambda: len(channel.events()) == 3, what="3 callbacks", stack=e2e)
+    first = channel.events()[0]
+    assert (first["kind"], first["data"]) == (
+        "system_message",
+        {"text": "You are number 2 in the queue."},
+    )

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from endpoints.outbox import outbox_send
 from endpoints.services import handover_message_add, handover_start
 from endpoints.tasks import handover_start_task
+from genesys.om_transport import record_webhook_message
 from tests.conftest import CLIENT_ID
 from tests.factories import OAuth2ConnectionFactory, OpenMessagingSettingsFactory
 
@@ -108,3 +110,73 @@ def test_the_channel_metadata_is_the_sdk_field(om_settings, sandbox):
     # The SDK's ConversationChannelMetadata lists subType only; Genesys documents
     # customAttributes there (GENESYS.md, "Open Messaging: what else the channel carries").
     assert channel["metadata"] == {"customAttributes": {"order": "A-17"}}
+
+
+# Bot and system messages
+
+
+def outbound(handover, message_id: str, text: str, **fields) -> dict:
+    channel = {"to": {"id": handover.genesys_om.from_id}, **fields.pop("channel", {})}
+    return {
+        "id": message_id,
+        "channel": channel,
+        "type": "Text",
+        "text": text,
+        "direction": "Outbound",
+        **fields,
+    }
+
+
+def test_a_bot_message_is_a_system_message_and_no_agent(om_handover):
+    settings_id = om_handover.endpoint.genesys_om_settings.pk
+    bot = outbound(
+        om_handover,
+        "b-1",
+        "You are number 3 in the queue.",
+        channel={"from": {"nickname": "In-queue flow"}},
+        originatingEntity="Bot",
+    )
+    assert record_webhook_message(settings_id, bot) == "system message"
+    assert record_webhook_message(settings_id, bot) == "duplicate"
+    anonymous = outbound(om_handover, "b-2", "Please hold.")
+    assert record_webhook_message(settings_id, anonymous) == "system message"
+    om_handover.refresh_from_db()
+    assert om_handover.status != "active"
+    assert om_handover.agent_name == ""
+    assert list(om_handover.events.order_by("seq").values_list("kind", "data")) == [
+        ("system_message", {"text": "You are number 3 in the queue."}),
+        ("system_message", {"text": "Please hold."}),
+    ]
+
+
+def test_a_human_message_after_bot_messages_is_the_agent_joining(om_handover):
+    settings_id = om_handover.endpoint.genesys_om_settings.pk
+    record_webhook_message(
+        settings_id, outbound(om_handover, "b-1", "Menu", originatingEntity="Bot")
+    )
+    human = outbound(
+        om_handover,
+        "m-1",
+        "Hi, I'm Alex.",
+        channel={"from": {"nickname": "Alex Agent"}},
+        originatingEntity="Human",
+    )
+    assert record_webhook_message(settings_id, human) == "agent message"
+    om_handover.refresh_from_db()
+    assert om_handover.status == "active"
+    assert list(om_handover.events.order_by("seq").values_list("kind", flat=True)) == [
+        "system_message",
+        "agent_joined",
+        "agent_message",
+    ]
+
+
+def test_the_admin_transcript_shows_system_messages(admin_client, om_handover):
+    settings_id = om_handover.endpoint.genesys_om_settings.pk
+    record_webhook_message(
+        settings_id, outbound(om_handover, "b-1", "All agents are busy.", originatingEntity="Bot")
+    )
+    url = reverse("admin:endpoints_handover_change", args=[om_handover.pk])
+    html = admin_client.get(url).content.decode()
+    assert "All agents are busy." in html
+    assert "Provider bot" in html
