@@ -177,6 +177,24 @@ class OpenMessagingTransport(HandoverTransport):
         except errors.GenesysError as error:
             raise _translate(error, sent=False) from None
 
+    wants_receipts = True
+
+    def send_receipt(self, handover: Handover, row: OutboundMessage) -> None:
+        om_settings = _settings(handover)
+        conversation = _conversation(handover)
+        data = row.data or {}
+        try:
+            open_messaging.send_receipt(
+                open_messaging.client_for(om_settings),
+                str(om_settings.integration_id),
+                recipient={"id": conversation.from_id, "idType": "Opaque"},
+                message_id=str(data.get("message_id") or ""),
+                delivered=data.get("status") == "delivered",
+                reason=str(data.get("reason") or ""),
+            )
+        except errors.GenesysError as error:
+            raise _translate(error, sent=False) from None
+
     def send_typing(self, handover: Handover) -> None:
         om_settings = _settings(handover)
         conversation = _conversation(handover)

@@ -135,6 +135,39 @@ def send_inbound_typing(
     )
 
 
+#: ``ConversationReason.code`` of a message the channel could not take.
+RECEIPT_FAILURE_CODE = "GeneralError"
+
+
+def send_receipt(
+    client: GenesysClient,
+    integration_id: str,
+    *,
+    recipient: dict[str, Any],
+    message_id: str,
+    delivered: bool,
+    reason: str = "",
+) -> None:
+    """``POST …/inbound/open/receipt`` (``OpenInboundNormalizedReceipt``): whether the user's
+    channel got the agent's message ``message_id`` (Genesys's id). ``channel`` is
+    ``OpenInboundMessagingReceiptChannel`` {``to``, ``time``}: ``to`` is our user."""
+    body: dict[str, Any] = {
+        "id": message_id,
+        "channel": {"to": recipient, "time": _now()},
+        "status": "Delivered" if delivered else "Failed",
+    }
+    if not delivered:
+        body["reasons"] = [{"code": RECEIPT_FAILURE_CODE, "message": reason[:500] or "Failed"}]
+    client.request(
+        "POST",
+        _inbound_path(integration_id, "receipt"),
+        what="the Open Messaging receipt",
+        permission=MESSAGE_RECEIVE,
+        json=body,
+        idempotent=True,  # the same receipt twice sets the same state
+    )
+
+
 def get_integration(client: GenesysClient, integration_id: str) -> dict[str, Any]:
     """``GET /api/v2/conversations/messaging/integrations/open/{id}`` (``OpenIntegration``)."""
     return (

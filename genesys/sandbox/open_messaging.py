@@ -46,6 +46,7 @@ PERMISSION_CONVERSATION_VIEW = "conversation:message:view"
 PERMISSION_DISCONNECT = "conversation:communication:disconnect"
 TYPING_DURATION_MS = 5000
 FROM_FIELDS = ("nickname", "firstName", "lastName", "email", "image")
+RECEIPT_STATUSES = ("Sent", "Delivered", "Failed", "Published", "Removed")
 
 
 # Lookups
@@ -489,6 +490,33 @@ async def inbound_event(request: web.Request) -> web.Response:
     )
 
 
+async def inbound_receipt(request: web.Request) -> web.Response:
+    """``OpenInboundNormalizedReceipt``: the state of one of the agent's messages."""
+    authorize(request, PERMISSION_CREATE)
+    integration = _integration(request.app, request.match_info["integration_id"])
+    data = await read_json_object(request)
+    channel = data.get("channel")
+    to = channel.get("to") if isinstance(channel, dict) else None
+    user_id = optional_str(to, "id") if isinstance(to, dict) else None
+    if not user_id or not optional_str(channel, "time"):
+        raise ApiError(400, message="channel.to.id and channel.time are required.")
+    status = optional_str(data, "status")
+    if status not in RECEIPT_STATUSES:
+        raise ApiError(400, message=f"status must be one of {', '.join(RECEIPT_STATUSES)}.")
+    reasons = data.get("reasons")
+    if reasons is not None and (
+        not isinstance(reasons, list)
+        or not all(isinstance(r, dict) and optional_str(r, "code") for r in reasons)
+    ):
+        raise ApiError(400, message="reasons must be a list of {code, message}.")
+    message_id = optional_str(data, "id") or ""
+    found = request.app[OPEN_MESSAGING].find_message(integration.id, user_id, message_id)
+    if found is None or found.direction != "Outbound":
+        raise ApiError(404, "not.found", "Message not found")
+    found.receipts.append({"status": status, "reasons": reasons or [], "at": now_iso()})
+    return web.Response(status=202)
+
+
 async def get_message_conversation(request: web.Request) -> web.Response:
     authorize(request, PERMISSION_CONVERSATION_VIEW)
     return web.json_response(_conversation(request).as_api())
@@ -540,6 +568,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/api/v2/conversations/messaging/integrations/open/{integration_id}", get_integration)
     r.add_post(INBOUND_PREFIX + "/message", inbound_message)
     r.add_post(INBOUND_PREFIX + "/event", inbound_event)
+    r.add_post(INBOUND_PREFIX + "/receipt", inbound_receipt)
     r.add_get("/api/v2/conversations/messages/{conversation_id}", get_message_conversation)
     r.add_get(
         "/api/v2/conversations/messages/{conversation_id}/messages/{message_id}",

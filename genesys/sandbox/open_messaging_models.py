@@ -182,6 +182,8 @@ class OmMessage:
     metadata: dict[str, Any] | None = None
     custom_attributes: dict[str, str] | None = None
     originating_entity: str | None = None  # outbound: "Human" (an agent) or "Bot"
+    #: Receipts the integration sent for an outbound message: {status, reasons, at}.
+    receipts: list[dict[str, Any]] = field(default_factory=list)
 
     def data(self, conversation: OmConversation) -> dict[str, Any]:
         """``MessageData`` (``GET …/messages/{conversationId}/messages/{messageId}``): the
@@ -247,6 +249,7 @@ class OmMessage:
                 "metadata": self.metadata,
                 "custom_attributes": self.custom_attributes,
                 "originating_entity": self.originating_entity,
+                "receipts": self.receipts or None,
             }
         )
 
@@ -413,6 +416,15 @@ class OpenMessagingWorld:
             ),
             None,
         )
+
+    def find_message(self, integration_id: str, user_id: str, message_id: str) -> OmMessage | None:
+        """A message of the user's conversations on the integration, by Genesys's id."""
+        for conversation in self.conversations.values():
+            if conversation.integration_id == integration_id and conversation.user_id == user_id:
+                message = conversation.message(message_id)
+                if message is not None:
+                    return message
+        return None
 
     def find_inbound(
         self, integration_id: str, user_id: str, provider_message_id: str

@@ -384,3 +384,20 @@ def test_in_queue_flow_messages_reach_the_channel_as_system_messages(
         "system_message",
         {"text": "You are number 2 in the queue."},
     )
+
+
+def test_a_delivered_agent_message_is_receipted_to_genesys(e2e, sandbox, om_settings, channel):
+    om_settings.endpoint.callback_url = channel.url
+    om_settings.endpoint.callback_signing_secret = "e2e-signing-secret"
+    om_settings.endpoint.save()
+    handover = start(om_settings, transcript=[{"from": "user", "text": "I need a human"}])
+    cid = conversation_id_of(handover, e2e)
+    sandbox.om_agent_join(cid, "Alex Agent")
+    message_id = sandbox.om_agent_send(cid, "Hello!")
+
+    def receipts() -> list[dict]:
+        messages = sandbox.om_conversation(cid)["messages"]
+        return next(m for m in messages if m["id"] == message_id).get("receipts") or []
+
+    wait_for(receipts, what="the receipt", stack=e2e)
+    assert [receipt["status"] for receipt in receipts()] == ["Delivered"]

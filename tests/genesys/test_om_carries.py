@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
+from django.db import transaction
 from django.urls import reverse
 
-from endpoints.outbox import outbox_send
-from endpoints.services import handover_message_add, handover_start
+from endpoints.outbox import outbox_send, receipt_enqueue
+from endpoints.services import handover_end, handover_message_add, handover_start
 from endpoints.tasks import handover_start_task
 from genesys.om_transport import record_webhook_message
 from tests.conftest import CLIENT_ID
@@ -16,6 +19,7 @@ from tests.factories import OAuth2ConnectionFactory, OpenMessagingSettingsFactor
 pytestmark = pytest.mark.django_db
 
 PROFILE = {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "tier": "2"}
+RECEIPT_PATH = "/api/v2/conversations/messages/{integration}/inbound/open/receipt"
 ROUTING = {"language": "fr", "skills": ["billing", "vip"], "priority": 5}
 
 
@@ -180,3 +184,92 @@ def test_the_admin_transcript_shows_system_messages(admin_client, om_handover):
     html = admin_client.get(url).content.decode()
     assert "All agents are busy." in html
     assert "Provider bot" in html
+
+
+# Receipts
+
+
+@pytest.fixture
+def talking(om_settings, sandbox):
+    """A handover whose agent has sent a message (the webhook recorded by hand)."""
+    handover = start(om_settings)
+    handover_message_add(handover=handover, text="hello", client_message_id="1")
+    drain(handover)
+    handover.refresh_from_db()
+    cid = handover.genesys_om.conversation_id
+    sandbox.om_agent_join(cid, "Alex Agent")
+    message_id = sandbox.om_agent_send(cid, "Hi, Alex here")
+    payload = outbound(
+        handover,
+        message_id,
+        "Hi, Alex here",
+        channel={"from": {"nickname": "Alex Agent"}},
+        originatingEntity="Human",
+    )
+    record_webhook_message(om_settings.pk, payload)
+    return handover, cid, message_id
+
+
+def receipts(sandbox, cid: str, message_id: str) -> list[dict]:
+    message = next(m for m in sandbox.om_conversation(cid)["messages"] if m["id"] == message_id)
+    return message.get("receipts") or []
+
+
+def test_a_delivered_callback_sends_delivered(talking, sandbox):
+    handover, cid, message_id = talking
+    event = handover.events.get(kind="agent_message")
+    with transaction.atomic():
+        receipt_enqueue(event, delivered=True)
+        receipt_enqueue(event, delivered=True)  # once per event
+    drain(handover)
+    assert [r["status"] for r in receipts(sandbox, cid, message_id)] == ["Delivered"]
+    [request] = sandbox.requests(RECEIPT_PATH.format(integration=sandbox.open_integration_id))
+    body = request["json"]
+    assert set(body) <= sdk_fields("OpenInboundNormalizedReceipt")
+    assert set(body["channel"]) <= sdk_fields("OpenInboundMessagingReceiptChannel")
+    assert body["id"] == message_id
+
+
+def test_a_given_up_callback_sends_failed_with_the_reason_even_after_the_end(talking, sandbox):
+    handover, cid, message_id = talking
+    event = handover.events.get(kind="agent_message")
+    handover_end(handover_id=handover.pk, reason="user_ended")
+    with transaction.atomic():
+        receipt_enqueue(event, delivered=False, reason="The callback URL answered 500")
+    drain(handover)
+    [receipt] = receipts(sandbox, cid, message_id)
+    assert receipt["status"] == "Failed"
+    assert receipt["reasons"] == [
+        {"code": "GeneralError", "message": "The callback URL answered 500"}
+    ]
+    assert set(receipt["reasons"][0]) <= sdk_fields("ConversationReason")
+
+
+def test_a_receipt_waiting_for_its_retry_does_not_hold_up_messages(talking, sandbox):
+    handover, cid, message_id = talking
+    event = handover.events.get(kind="agent_message")
+    path = RECEIPT_PATH.format(integration=sandbox.open_integration_id)
+    sandbox.add_fault(path, method="POST", status=503, times=10)
+    with transaction.atomic():
+        receipt_enqueue(event, delivered=True)
+    handover_message_add(handover=handover, text="after the receipt", client_message_id="2")
+    assert outbox_send(handover.pk) > 0  # the receipt waits for its retry
+    handover_message_add(handover=handover, text="and another", client_message_id="3")
+    outbox_send(handover.pk)
+    inbound = [
+        m["text"] for m in sandbox.om_conversation(cid)["messages"] if m["direction"] == "Inbound"
+    ]
+    assert inbound == ["hello", "after the receipt", "and another"]
+    assert receipts(sandbox, cid, message_id) == []
+    sandbox.clear_faults()
+    drain_when_due(handover)
+    assert [r["status"] for r in receipts(sandbox, cid, message_id)] == ["Delivered"]
+
+
+def drain_when_due(handover) -> None:
+    for _ in range(200):
+        delay = outbox_send(handover.pk)
+        if delay is None:
+            return
+        time.sleep(min(delay, 0.05))
+    pytest.fail("the outbox did not drain")
