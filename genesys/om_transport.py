@@ -305,15 +305,12 @@ def _other_conversation(handover: Handover, conversation_id: str) -> bool:
 
 
 def is_automated(payload: dict[str, Any]) -> bool:
-    """Whether an outbound message is Genesys's automation speaking (an Architect bot or
-    in-queue flow: ``originatingEntity`` ``Bot``), or has no human sender (no
-    ``originatingEntity`` and no ``channel.from``): only a ``Human`` message (or one from a
-    named sender, as before ``originatingEntity`` existed) means an agent answered."""
+    """Whether an outbound message is Genesys's automation speaking: ``originatingEntity``
+    present and not ``Human`` (``Bot``: an Architect bot or in-queue flow). Only a ``Human``
+    message means an agent answered; one without ``originatingEntity`` is taken for an
+    agent's, as before the field was read (whatever its ``channel.from``)."""
     entity = _text(payload.get("originatingEntity"))
-    if entity:
-        return entity.lower() != "human"
-    sender = _object(_object(payload.get("channel")).get("from"))
-    return not (_text(sender.get("id")) or _text(sender.get("nickname")))
+    return bool(entity) and entity.lower() != "human"
 
 
 def record_webhook_message(om_settings_id: int, payload: dict[str, Any]) -> str:

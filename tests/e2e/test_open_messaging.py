@@ -127,12 +127,15 @@ def test_profile_is_sent_only_when_allowed(e2e, sandbox, om_settings, send_profi
     if send_profile:
         assert (sender["firstName"], sender["lastName"]) == ("Ada", "Lovelace")
         assert set(sender) == {"id", "idType", "firstName", "lastName"}
+        # The profile's other keys go as routing data (custom attributes), the names do not.
+        assert body["channel"]["metadata"] == {"customAttributes": {"email": "ada@example.com"}}
+        assert "ada@example.com" not in json.dumps(sender)  # the user id is not the sender id
     else:
         assert set(sender) == {"id", "idType"}
         everything = json.dumps(sandbox.requests()) + json.dumps(sandbox.om_conversation(cid))
         assert "Ada" not in everything
         assert "Lovelace" not in everything
-    assert "ada@example.com" not in json.dumps(sandbox.requests())  # nor the user id
+        assert "ada@example.com" not in json.dumps(sandbox.requests())  # nor the user id
 
 
 def test_rapid_inbound_messages_arrive_in_order(e2e, sandbox, om_settings):

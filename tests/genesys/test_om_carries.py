@@ -142,7 +142,7 @@ def test_a_bot_message_is_a_system_message_and_no_agent(om_handover):
     )
     assert record_webhook_message(settings_id, bot) == "system message"
     assert record_webhook_message(settings_id, bot) == "duplicate"
-    anonymous = outbound(om_handover, "b-2", "Please hold.")
+    anonymous = outbound(om_handover, "b-2", "Please hold.", originatingEntity="System")
     assert record_webhook_message(settings_id, anonymous) == "system message"
     om_handover.refresh_from_db()
     assert om_handover.status != "active"
