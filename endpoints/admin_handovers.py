@@ -44,6 +44,7 @@ from endpoints.services import handover_end
 TRANSCRIPT_EVENTS = {
     EventKind.AGENT_JOINED,
     EventKind.AGENT_MESSAGE,
+    EventKind.SYSTEM_MESSAGE,
     EventKind.AGENT_LEFT,
     EventKind.EXPIRY_WARNING,
     EventKind.MESSAGE_FAILED,
@@ -143,6 +144,8 @@ def _event_text(kind: str, data: dict[str, Any]) -> tuple[str, str]:
     agent = _("Agent")
     if kind == EventKind.AGENT_MESSAGE:
         return str(agent), str(data.get("text", ""))
+    if kind == EventKind.SYSTEM_MESSAGE:
+        return str(_("Provider bot")), str(data.get("text", ""))
     if kind == EventKind.AGENT_JOINED:
         return str(agent), str(_("%(name)s joined.") % {"name": data.get("agent_name") or agent})
     if kind == EventKind.AGENT_LEFT:

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from endpoints import leases, retries, safe_http
+from endpoints import leases, outbox, retries, safe_http
 from endpoints.fields import SecretUnreadable
 from endpoints.models import Handover, HandoverEvent
 from endpoints.models.handover import DeliveryStatus
@@ -119,6 +119,7 @@ def _deliver_due(lease: leases.Lease) -> float | None:
         with transaction.atomic():
             lease.renew()
             event.save(update_fields=["delivery", "delivery_attempts", "delivery_error"])
+            outbox.receipt_enqueue(event, delivered=error is None, reason=event.delivery_error)
 
 
 def _post(endpoint, event: HandoverEvent) -> str | None:

@@ -22,14 +22,27 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
 from endpoints import leases, retries
 from endpoints.leases import Lease, LeaseLost
-from endpoints.models import EndReason, EventKind, Handover, HandoverStatus, OutboundMessage
+from endpoints.models import (
+    EndReason,
+    EventKind,
+    Handover,
+    HandoverEvent,
+    HandoverStatus,
+    OutboundMessage,
+)
 from endpoints.models.handover import OutboxStatus
 from endpoints.providers import get_provider
-from endpoints.services import handover_end, handover_event_record, mark_queued
+from endpoints.services import (
+    enqueue_after_commit,
+    handover_end,
+    handover_event_record,
+    mark_queued,
+)
 from endpoints.transports import (
     ConversationOver,
     HandoverTransport,
@@ -45,10 +58,13 @@ UNSENT = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 #: The rows each status lets the worker act on (the start first, the disconnect last).
 DUE_KINDS = {
     HandoverStatus.STARTING: (Kind.START,),
-    HandoverStatus.QUEUED: (Kind.TRANSCRIPT, Kind.MESSAGE),
-    HandoverStatus.ACTIVE: (Kind.TRANSCRIPT, Kind.MESSAGE),
-    HandoverStatus.ENDED: (Kind.DISCONNECT,),
+    HandoverStatus.QUEUED: (Kind.TRANSCRIPT, Kind.MESSAGE, Kind.RECEIPT),
+    HandoverStatus.ACTIVE: (Kind.TRANSCRIPT, Kind.MESSAGE, Kind.RECEIPT),
+    # Receipts of an ended handover are still sent: the agent's view of the last messages.
+    HandoverStatus.ENDED: (Kind.DISCONNECT, Kind.RECEIPT),
 }
+#: Provider messages a receipt can be about (the ones with the provider's message id).
+RECEIPT_EVENTS = (EventKind.AGENT_MESSAGE, EventKind.SYSTEM_MESSAGE)
 
 
 def transport_for(handover: Handover) -> HandoverTransport:
@@ -74,11 +90,45 @@ def outbox_send(handover_id: int) -> float | None:
 def next_row(handover: Handover) -> OutboundMessage | None:
     """The row the worker acts on next, if any (due or waiting for its retry)."""
     kinds = DUE_KINDS[HandoverStatus(handover.status)]
+    # Receipts after everything else: one waiting for its retry never holds up a message.
+    receipts_last = Case(
+        When(kind=Kind.RECEIPT, then=Value(1)), default=Value(0), output_field=IntegerField()
+    )
     return (
         OutboundMessage.objects.filter(handover=handover, status__in=UNSENT, kind__in=kinds)
-        .order_by("pk")
+        .order_by(receipts_last, "pk")
         .first()
     )
+
+
+def receipt_enqueue(event: HandoverEvent, *, delivered: bool, reason: str = "") -> None:
+    """Within the transaction that settles ``event``'s callback: queue a receipt for the
+    provider when its transport wants them and the event is one of its messages (once per
+    event)."""
+    if event.kind not in RECEIPT_EVENTS or not event.external_id:
+        return
+    handover = event.handover
+    try:
+        transport = transport_for(handover)
+    except Exception:  # a provider gone from the code: nobody to tell
+        return
+    if not transport.wants_receipts:
+        return
+    _, created = OutboundMessage.objects.get_or_create(
+        handover=handover,
+        client_message_id=f"receipt:{event.seq}",
+        defaults={
+            "kind": Kind.RECEIPT,
+            "text": "",
+            "data": {
+                "message_id": event.external_id,
+                "status": "delivered" if delivered else "failed",
+                "reason": reason[:500],
+            },
+        },
+    )
+    if created:
+        enqueue_after_commit("outbox_send_task", handover.pk)
 
 
 def has_due_messages(handover_id: int) -> bool:
@@ -147,6 +197,9 @@ def _perform(transport: HandoverTransport, handover: Handover, row: OutboundMess
         return ""
     if row.kind == Kind.DISCONNECT:
         transport.end(handover)
+        return ""
+    if row.kind == Kind.RECEIPT:
+        transport.send_receipt(handover, row)
         return ""
     return transport.send(handover, row)
 

@@ -114,6 +114,7 @@ def handover_start(
     session_id: str,
     profile: dict[str, Any] | None = None,
     custom_fields: dict[str, Any] | None = None,
+    routing: dict[str, Any] | None = None,
     transcript: list[dict[str, Any]] | None = None,
 ) -> tuple[Handover, bool]:
     """Start a handover, or return the session's open one; ``(handover, created)``.
@@ -137,6 +138,7 @@ def handover_start(
             session_id=session_id,
             profile=profile or {},
             custom_fields=custom_fields or {},
+            routing=routing or {},
             session_duration_minutes=provider.session_duration_minutes(endpoint),
             started_at=now,
         )

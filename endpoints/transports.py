@@ -40,6 +40,10 @@ class ConversationOver(TransportError):
 class HandoverTransport:
     """What the relay asks of a provider. Every method may raise a ``TransportError``."""
 
+    #: Whether the provider wants to hear whether the channel got its messages: the relay
+    #: then queues a ``receipt`` row (``send_receipt``) when a callback delivers or gives up.
+    wants_receipts: bool = False
+
     def start(self, handover: Handover) -> None:
         """Create the provider's conversation for ``handover`` (idempotent: once only)."""
         raise NotImplementedError
@@ -54,6 +58,12 @@ class HandoverTransport:
 
     def send_typing(self, handover: Handover) -> None:
         """Tell the agent the user is typing (best effort)."""
+
+    def send_receipt(self, handover: Handover, row: OutboundMessage) -> None:
+        """Tell the provider the channel got (or did not get) one of its messages:
+        ``row.data`` holds ``message_id`` (the provider's), ``status`` (``delivered`` |
+        ``failed``) and ``reason``."""
+        raise NotImplementedError
 
     def end(self, handover: Handover) -> None:
         """Leave the provider's conversation; one that has already ended counts as done."""

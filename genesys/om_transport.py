@@ -62,6 +62,32 @@ def sender_of(om_settings: OpenMessagingSettings, conversation: OpenMessagingCon
     return open_messaging.from_recipient(conversation.from_id, profile)
 
 
+#: Profile keys that go as ``channel.from`` (the name), not as custom attributes.
+NAME_KEYS = frozenset({"first_name", "last_name"})
+
+
+def custom_attributes(om_settings: OpenMessagingSettings, handover: Handover) -> dict[str, str]:
+    """``channel.metadata.customAttributes`` of every inbound message: the profile's other
+    keys (with Send Profile Information on), the custom fields, then the routing hints under
+    their documented names (``language``, ``skills`` comma-joined, ``priority``), which win
+    over a custom field of the same name.
+    """
+    attributes: dict[str, str] = {}
+    if om_settings.send_profile_information:
+        for key, value in (handover.profile or {}).items():
+            if key not in NAME_KEYS and value not in (None, ""):
+                attributes[key] = str(value)
+    attributes.update({key: str(value) for key, value in (handover.custom_fields or {}).items()})
+    routing = handover.routing or {}
+    if routing.get("language"):
+        attributes["language"] = str(routing["language"])
+    if routing.get("skills"):
+        attributes["skills"] = ",".join(str(skill) for skill in routing["skills"])
+    if routing.get("priority") is not None:
+        attributes["priority"] = str(routing["priority"])
+    return attributes
+
+
 def message_id_of(handover: Handover, message: OutboundMessage) -> str:
     """A stable ``channel.messageId`` per outbox row: a resend is the same message."""
     return f"{handover.public_id}:{message.pk}"
@@ -108,6 +134,7 @@ class OpenMessagingTransport(HandoverTransport):
                 sender=sender_of(om_settings, conversation),
                 message_id=message_id_of(handover, message),
                 text=message.text,
+                custom_attributes=custom_attributes(om_settings, handover),
             )
         except errors.GenesysError as error:
             raise _translate(error, sent=True) from None
@@ -146,6 +173,24 @@ class OpenMessagingTransport(HandoverTransport):
                 since=message.attempt_started_at,
                 already_sent=message.other_remote_ids(),
                 stop_at=message.previous_remote_id(),
+            )
+        except errors.GenesysError as error:
+            raise _translate(error, sent=False) from None
+
+    wants_receipts = True
+
+    def send_receipt(self, handover: Handover, row: OutboundMessage) -> None:
+        om_settings = _settings(handover)
+        conversation = _conversation(handover)
+        data = row.data or {}
+        try:
+            open_messaging.send_receipt(
+                open_messaging.client_for(om_settings),
+                str(om_settings.integration_id),
+                recipient={"id": conversation.from_id, "idType": "Opaque"},
+                message_id=str(data.get("message_id") or ""),
+                delivered=data.get("status") == "delivered",
+                reason=str(data.get("reason") or ""),
             )
         except errors.GenesysError as error:
             raise _translate(error, sent=False) from None
@@ -259,6 +304,15 @@ def _other_conversation(handover: Handover, conversation_id: str) -> bool:
     )
 
 
+def is_automated(payload: dict[str, Any]) -> bool:
+    """Whether an outbound message is Genesys's automation speaking: ``originatingEntity``
+    present and not ``Human`` (``Bot``: an Architect bot or in-queue flow). Only a ``Human``
+    message means an agent answered; one without ``originatingEntity`` is taken for an
+    agent's, as before the field was read (whatever its ``channel.from``)."""
+    entity = _text(payload.get("originatingEntity"))
+    return bool(entity) and entity.lower() != "human"
+
+
 def record_webhook_message(om_settings_id: int, payload: dict[str, Any]) -> str:
     """Record what a signed Open Messaging webhook call said; a word on what was done.
 
@@ -285,6 +339,14 @@ def record_webhook_message(om_settings_id: int, payload: dict[str, Any]) -> str:
         text = payload.get("text")
         if text is not None and not isinstance(text, str):
             return "ignored Text: the text is not a string"
+        if is_automated(payload):
+            event = handover_event_record(
+                handover_id=handover.pk,
+                kind=EventKind.SYSTEM_MESSAGE,
+                data={"text": text or ""},
+                external_id=message_id,
+            )
+            return "system message" if event else "duplicate"
         if handover.status != HandoverStatus.ACTIVE:
             agent_joined(handover.pk, name=name, external_id=f"joined:webhook:{message_id}")
         event = handover_event_record(

@@ -2,8 +2,8 @@
 
 Request bodies follow the official SDK's models (``PureCloudPlatformClientV2``):
 ``OpenInboundNormalizedMessage`` {``channel`` (``OpenInboundMessageMessagingChannel``:
-``from``, ``time``, ``messageId``), ``text``}, ``OpenInboundNormalizedEvent`` {``channel``
-(``OpenInboundMessagingChannel``: ``from``, ``time``), ``events`` [``OpenEvent``]}, and
+``from``, ``time``, ``messageId``, ``metadata``), ``text``}, ``OpenInboundNormalizedEvent``
+{``channel`` (``OpenInboundMessagingChannel``: ``from``, ``time``), ``events`` [``OpenEvent``]}, and
 ``OpenMessagingFromRecipient`` {``id``, ``idType``, ``firstName``, ``lastName``, …}.
 Every call carries the OAuth2 token of the settings' Node Authentication.
 """
@@ -85,16 +85,21 @@ def send_inbound_message(
     sender: dict[str, Any],
     message_id: str,
     text: str,
+    custom_attributes: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """``POST …/inbound/open/message``: the user's message to the agent.
 
     Answers ``OpenMessageNormalizedMessage`` (``id``, ``conversationId``: asked for with
     ``prefetchConversationId``). ``messageId`` is ours and stable: a resend is the same message.
+    ``custom_attributes`` go as ``channel.metadata.customAttributes`` (string → string), which
+    an inbound message flow reads with Get Participant Data. The SDK types
+    ``channel.metadata`` as ``ConversationChannelMetadata`` and lists only ``subType`` in it;
+    Genesys's Open Messaging documentation names ``customAttributes`` there.
     """
-    body = {
-        "channel": {"from": sender, "time": _now(), "messageId": message_id},
-        "text": text,
-    }
+    channel: dict[str, Any] = {"from": sender, "time": _now(), "messageId": message_id}
+    if custom_attributes:
+        channel["metadata"] = {"customAttributes": dict(custom_attributes)}
+    body = {"channel": channel, "text": text}
     return (
         client.request(
             "POST",
@@ -127,6 +132,39 @@ def send_inbound_typing(
             "events": [{"eventType": "Typing", "typing": {"type": "On"}}],
         },
         idempotent=False,
+    )
+
+
+#: ``ConversationReason.code`` of a message the channel could not take.
+RECEIPT_FAILURE_CODE = "GeneralError"
+
+
+def send_receipt(
+    client: GenesysClient,
+    integration_id: str,
+    *,
+    recipient: dict[str, Any],
+    message_id: str,
+    delivered: bool,
+    reason: str = "",
+) -> None:
+    """``POST …/inbound/open/receipt`` (``OpenInboundNormalizedReceipt``): whether the user's
+    channel got the agent's message ``message_id`` (Genesys's id). ``channel`` is
+    ``OpenInboundMessagingReceiptChannel`` {``to``, ``time``}: ``to`` is our user."""
+    body: dict[str, Any] = {
+        "id": message_id,
+        "channel": {"to": recipient, "time": _now()},
+        "status": "Delivered" if delivered else "Failed",
+    }
+    if not delivered:
+        body["reasons"] = [{"code": RECEIPT_FAILURE_CODE, "message": reason[:500] or "Failed"}]
+    client.request(
+        "POST",
+        _inbound_path(integration_id, "receipt"),
+        what="the Open Messaging receipt",
+        permission=MESSAGE_RECEIVE,
+        json=body,
+        idempotent=True,  # the same receipt twice sets the same state
     )
 
 

@@ -125,6 +125,7 @@ class WebChatTransport(HandoverTransport):
                 member_info=member_info(
                     handover, send_profile=genesys_settings.send_profile_information
                 ),
+                routing=handover.routing,
             )
         except errors.GenesysError as error:
             # A create whose outcome is unknown is tried again: at worst the agent sees an

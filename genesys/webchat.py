@@ -78,18 +78,24 @@ def create_conversation(
     deployment_id: str,
     queue_name: str,
     member_info: dict[str, Any],
+    routing: dict[str, Any] | None = None,
 ) -> WebChatSession:
     """``POST /api/v2/webchat/guest/conversations``: start a chat routed to ``queue_name``.
 
     ``member_info`` is sent as given (``GuestMemberInfo``): the caller decides what profile
     data Genesys sees. Not retried except where Genesys cannot have acted (it would start a
-    second chat).
+    second chat). ``routing`` (``language``, ``skills``, ``priority``) goes into
+    ``routingTarget`` (``CreateWebChatConversationRequest.routingTarget``).
     """
     what = "the web chat creation"
+    target: dict[str, Any] = {"targetType": "QUEUE", "targetAddress": queue_name}
+    for key, value in (routing or {}).items():
+        if key in ("language", "skills", "priority") and value not in (None, "", []):
+            target[key] = value
     body = {
         "organizationId": organization_id,
         "deploymentId": deployment_id,
-        "routingTarget": {"targetType": "QUEUE", "targetAddress": queue_name},
+        "routingTarget": target,
         "memberInfo": member_info,
     }
     response = http.send(

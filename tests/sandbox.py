@@ -282,6 +282,13 @@ class SandboxServer:
         path = f"open-messaging/conversations/{conversation_id}/agent/messages"
         return self.control("POST", path, {"text": text})["id"]
 
+    def om_bot_message(
+        self, conversation_id: str, text: str, name: str = "Sandbox In-Queue Flow"
+    ) -> str:
+        """An in-queue flow or bot speaks (``originatingEntity: "Bot"``); the message id."""
+        path = f"open-messaging/conversations/{conversation_id}/bot-message"
+        return self.control("POST", path, {"text": text, "name": name})["id"]
+
     def om_agent_typing(self, conversation_id: str) -> str:
         """Returns the id of the typing event's webhook body."""
         return self.control("POST", f"open-messaging/conversations/{conversation_id}/agent/typing")[

@@ -22,6 +22,13 @@ from endpoints.validators import printable
 MAX_ID_LENGTH = 255
 MAX_MAP_KEYS = 50
 MAX_MAP_VALUE_LENGTH = 1000
+MAX_MAP_KEY_LENGTH = 100
+#: The profile and custom fields together, keys and values in UTF-8: the provider gets
+#: them as routing data (Genesys Open Messaging: custom attributes), which must stay small.
+MAX_ATTRIBUTES_BYTES = 8 * 1024
+MAX_SKILLS = 20
+MAX_ROUTING_NAME_LENGTH = 100
+MAX_PRIORITY = 1_000_000
 MAX_TRANSCRIPT_ENTRIES = 500
 MAX_EMAIL_LENGTH = 254
 #: The largest sequence number a cursor can name (the column is a PostgreSQL integer).
@@ -40,6 +47,12 @@ message_text = RegexValidator(
     r"\A[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\Z", CONTROL_CHARACTERS_MESSAGE, code="control_characters"
 )
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+#: A routing name: one line, no comma (Open Messaging passes skills comma-joined).
+no_comma = RegexValidator(
+    r"\A[^\x00-\x1f\x7f,]*\Z",
+    "Use no commas or control characters in a skill name.",
+    code="skill_name",
+)
 
 
 class StrictCharField(serializers.CharField):
@@ -59,18 +72,31 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer: a string or a boolean is refused (DRF would convert it)."""
+
+    default_error_messages = {"invalid": "Not an integer."}
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 def identifier(help_text: str) -> StrictCharField:
     return StrictCharField(max_length=MAX_ID_LENGTH, validators=[one_line], help_text=help_text)
 
 
 class StringMapField(serializers.DictField):
-    """An object of strings, bounded: at most ``MAX_MAP_KEYS`` keys, values of at most
-    ``MAX_MAP_VALUE_LENGTH`` characters, no control characters in keys or values.
+    """An object of strings, bounded: at most ``MAX_MAP_KEYS`` keys of at most
+    ``MAX_MAP_KEY_LENGTH`` characters, values of at most ``MAX_MAP_VALUE_LENGTH``
+    characters, no control characters in keys or values.
     """
 
     default_error_messages = {
         "not_a_dict": "Expected an object of strings.",
         "key": "Remove the control characters (such as NUL) from the key “{name}”.",
+        "key_length": f"Keys have at most {MAX_MAP_KEY_LENGTH} characters: “{{name}}”.",
     }
 
     def __init__(self, **kwargs: Any) -> None:
@@ -88,6 +114,8 @@ class StringMapField(serializers.DictField):
             for key in data:
                 if _CONTROL_CHARACTER.search(key):
                     self.fail("key", name=printable(key))
+                if len(key) > MAX_MAP_KEY_LENGTH:
+                    self.fail("key_length", name=printable(key[:MAX_MAP_KEY_LENGTH]) + "…")
         return super().to_internal_value(data)
 
 
@@ -100,8 +128,9 @@ def _string_value(max_length: int) -> dict[str, Any]:
         "type": "object",
         "description": (
             "Who the user is, for the agent (shown only if the endpoint sends profile "
-            f"information). Strings only, at most {MAX_MAP_KEYS} keys; keys without control "
-            "characters."
+            f"information). Strings only, at most {MAX_MAP_KEYS} keys of at most "
+            f"{MAX_MAP_KEY_LENGTH} characters, without control characters. With the custom "
+            f"fields at most {MAX_ATTRIBUTES_BYTES} bytes (UTF-8, keys and values)."
         ),
         "properties": {
             "first_name": _string_value(MAX_MAP_VALUE_LENGTH),
@@ -180,9 +209,32 @@ class HandoverStartSerializer(StrictSerializer):
         required=False,
         default=dict,
         help_text=(
-            f"Passed to the provider as they are (Genesys: custom fields). At most "
-            f"{MAX_MAP_KEYS} keys, values of at most {MAX_MAP_VALUE_LENGTH} characters."
+            f"Passed to the provider as they are (Genesys web chat: custom fields; Open "
+            f"Messaging: custom attributes, for the inbound message flow). At most "
+            f"{MAX_MAP_KEYS} keys of at most {MAX_MAP_KEY_LENGTH} characters, values of at "
+            f"most {MAX_MAP_VALUE_LENGTH} characters; with the profile at most "
+            f"{MAX_ATTRIBUTES_BYTES} bytes (UTF-8, keys and values)."
         ),
+    )
+    language = StrictCharField(
+        required=False,
+        max_length=MAX_ROUTING_NAME_LENGTH,
+        validators=[one_line],
+        help_text="Routing: the language the agent needs (Genesys: a routing language name).",
+    )
+    skills = serializers.ListField(
+        child=StrictCharField(
+            min_length=1, max_length=MAX_ROUTING_NAME_LENGTH, validators=[no_comma]
+        ),
+        required=False,
+        max_length=MAX_SKILLS,
+        help_text="Routing: the skills the agent needs (Genesys: routing skill names).",
+    )
+    priority = StrictIntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_PRIORITY,
+        help_text="Routing: the conversation's priority (higher is answered sooner).",
     )
     transcript = serializers.ListField(
         child=TranscriptEntrySerializer(),
@@ -191,6 +243,27 @@ class HandoverStartSerializer(StrictSerializer):
         max_length=MAX_TRANSCRIPT_ENTRIES,
         help_text="The conversation so far, oldest first: the agent sees it before anything.",
     )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        size = sum(
+            len(key.encode()) + len(value.encode())
+            for field in ("profile", "custom_fields")
+            for key, value in attrs.get(field, {}).items()
+        )
+        if size > MAX_ATTRIBUTES_BYTES:
+            raise serializers.ValidationError(
+                {
+                    "custom_fields": [
+                        f"The profile and custom fields take {size} bytes: at most "
+                        f"{MAX_ATTRIBUTES_BYTES} (UTF-8, keys and values)."
+                    ]
+                }
+            )
+        routing = {
+            key: attrs.pop(key) for key in ("language", "skills", "priority") if key in attrs
+        }
+        attrs["routing"] = routing
+        return attrs
 
 
 class HandoverSerializer(serializers.ModelSerializer):

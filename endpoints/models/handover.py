@@ -35,6 +35,8 @@ class EndReason(models.TextChoices):
 class EventKind(models.TextChoices):
     AGENT_JOINED = "agent_joined", _("agent joined")
     AGENT_MESSAGE = "agent_message", _("agent message")
+    #: A message from the provider's automation (a bot or in-queue flow), not from an agent.
+    SYSTEM_MESSAGE = "system_message", _("system message")
     AGENT_TYPING = "agent_typing", _("agent typing")
     AGENT_LEFT = "agent_left", _("agent left")
     EXPIRY_WARNING = "expiry_warning", _("expiry warning")
@@ -66,6 +68,8 @@ class Handover(models.Model):
     session_id = models.CharField(_("session ID"), max_length=255)
     profile = models.JSONField(_("profile"), default=dict, blank=True)
     custom_fields = models.JSONField(_("custom fields"), default=dict, blank=True)
+    #: Routing hints of the start request: ``language``, ``skills`` (a list), ``priority``.
+    routing = models.JSONField(_("routing"), default=dict, blank=True)
     status = models.CharField(
         _("status"), max_length=20, choices=HandoverStatus.choices, default=HandoverStatus.STARTING
     )
@@ -225,11 +229,17 @@ class OutboundMessage(models.Model):
         #: Leave the provider's conversation: queued when the handover ends, swept like
         #: every other row until done, so a broker outage never loses it.
         DISCONNECT = "disconnect", _("disconnect")
+        #: Tell the provider whether the channel got one of its messages (``data``:
+        #: ``message_id``, ``status`` ``delivered`` | ``failed``, ``reason``). Only for
+        #: transports that want receipts; sent after the handover ends too.
+        RECEIPT = "receipt", _("receipt")
 
     handover = models.ForeignKey(Handover, on_delete=models.CASCADE, related_name="outbox")
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.MESSAGE)
     client_message_id = models.CharField(_("client message ID"), max_length=255, blank=True)
     text = models.TextField(_("text"))
+    #: What a row other than a message carries (a receipt's message id and status).
+    data = models.JSONField(_("data"), default=dict, blank=True)
     status = models.CharField(
         _("status"), max_length=20, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
     )

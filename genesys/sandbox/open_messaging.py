@@ -46,6 +46,7 @@ PERMISSION_CONVERSATION_VIEW = "conversation:message:view"
 PERMISSION_DISCONNECT = "conversation:communication:disconnect"
 TYPING_DURATION_MS = 5000
 FROM_FIELDS = ("nickname", "firstName", "lastName", "email", "image")
+RECEIPT_STATUSES = ("Sent", "Delivered", "Failed", "Published", "Removed")
 
 
 # Lookups
@@ -108,7 +109,27 @@ def _parse_channel(data: dict[str, Any], *, message_id_required: bool) -> dict[s
     if not moment:
         raise ApiError(400, message="channel.time is required.")
     parsed["time"] = moment
+    parsed["customAttributes"] = _custom_attributes(channel)
     return parsed
+
+
+def _custom_attributes(channel: dict[str, Any]) -> dict[str, str]:
+    """``channel.metadata.customAttributes``: an object of strings, or nothing."""
+    metadata = channel.get("metadata")
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise ApiError(400, message="channel.metadata must be an object.")
+    attributes = metadata.get("customAttributes")
+    if attributes is None:
+        return {}
+    if not isinstance(attributes, dict) or not all(
+        isinstance(value, str) for value in attributes.values()
+    ):
+        raise ApiError(
+            400, message="channel.metadata.customAttributes must map strings to strings."
+        )
+    return dict(attributes)
 
 
 def _channel_json(
@@ -240,6 +261,7 @@ async def agent_send(app: web.Application, conversation: OmConversation, text: s
     agent = _require_agent(conversation)
     message = OmMessage(new_id(), agent.id, "Outbound", text)
     message.provider_message_id = message.id
+    message.originating_entity = "Human"
     conversation.messages.append(message)
     payload = {
         "id": message.id,
@@ -250,6 +272,35 @@ async def agent_send(app: web.Application, conversation: OmConversation, text: s
         "originatingEntity": "Human",
     }
     payload["channel"]["time"] = message.time
+    _enqueue_webhook(app, conversation, payload)
+    return message
+
+
+async def bot_send(
+    app: web.Application, conversation: OmConversation, text: str, name: str
+) -> OmMessage:
+    """An Architect bot or in-queue flow speaks (``originatingEntity: "Bot"``): allowed with
+    or without an agent, never counted as an agent's answer."""
+    if conversation.state == ENDED:
+        raise ApiError(409, "conflict", "The conversation has ended.")
+    speaker = conversation.connected(PURPOSE_ACD) or conversation.connected(PURPOSE_AGENT)
+    message = OmMessage(
+        new_id(), speaker.id if speaker else conversation.customer.id, "Outbound", text
+    )
+    message.provider_message_id = message.id
+    message.originating_entity = "Bot"
+    conversation.messages.append(message)
+    sender = {"id": conversation.queue_id, "idType": "Opaque", "nickname": name}
+    payload = {
+        "id": message.id,
+        "channel": _channel_json(
+            conversation.integration_id, conversation.user_id, sender, message.time, message.id
+        ),
+        "type": "Text",
+        "text": text,
+        "direction": "Outbound",
+        "originatingEntity": "Bot",
+    }
     _enqueue_webhook(app, conversation, payload)
     return message
 
@@ -393,7 +444,10 @@ async def inbound_message(request: web.Request) -> web.Response:
         time=channel["time"],
         content=content or None,
         metadata=metadata or None,
+        custom_attributes=channel["customAttributes"] or None,
     )
+    # Participant data: each message's attributes set (or overwrite) the customer's.
+    conversation.custom_attributes.update(channel["customAttributes"])
     conversation.messages.append(message)
     return web.json_response(
         _inbound_response(conversation, message, with_conversation_id=prefetch)
@@ -434,6 +488,33 @@ async def inbound_event(request: web.Request) -> web.Response:
             "events": events,
         }
     )
+
+
+async def inbound_receipt(request: web.Request) -> web.Response:
+    """``OpenInboundNormalizedReceipt``: the state of one of the agent's messages."""
+    authorize(request, PERMISSION_CREATE)
+    integration = _integration(request.app, request.match_info["integration_id"])
+    data = await read_json_object(request)
+    channel = data.get("channel")
+    to = channel.get("to") if isinstance(channel, dict) else None
+    user_id = optional_str(to, "id") if isinstance(to, dict) else None
+    if not user_id or not optional_str(channel, "time"):
+        raise ApiError(400, message="channel.to.id and channel.time are required.")
+    status = optional_str(data, "status")
+    if status not in RECEIPT_STATUSES:
+        raise ApiError(400, message=f"status must be one of {', '.join(RECEIPT_STATUSES)}.")
+    reasons = data.get("reasons")
+    if reasons is not None and (
+        not isinstance(reasons, list)
+        or not all(isinstance(r, dict) and optional_str(r, "code") for r in reasons)
+    ):
+        raise ApiError(400, message="reasons must be a list of {code, message}.")
+    message_id = optional_str(data, "id") or ""
+    found = request.app[OPEN_MESSAGING].find_message(integration.id, user_id, message_id)
+    if found is None or found.direction != "Outbound":
+        raise ApiError(404, "not.found", "Message not found")
+    found.receipts.append({"status": status, "reasons": reasons or [], "at": now_iso()})
+    return web.Response(status=202)
 
 
 async def get_message_conversation(request: web.Request) -> web.Response:
@@ -487,6 +568,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/api/v2/conversations/messaging/integrations/open/{integration_id}", get_integration)
     r.add_post(INBOUND_PREFIX + "/message", inbound_message)
     r.add_post(INBOUND_PREFIX + "/event", inbound_event)
+    r.add_post(INBOUND_PREFIX + "/receipt", inbound_receipt)
     r.add_get("/api/v2/conversations/messages/{conversation_id}", get_message_conversation)
     r.add_get(
         "/api/v2/conversations/messages/{conversation_id}/messages/{message_id}",

@@ -102,6 +102,16 @@ async def agent_message(request: web.Request) -> web.Response:
     return web.json_response({"id": message.id, "message": message.summary()}, status=201)
 
 
+async def bot_message(request: web.Request) -> web.Response:
+    conversation = _conversation(request)
+    data = await read_json_object(request)
+    name = optional_str(data, "name") or "Sandbox In-Queue Flow"
+    message = await open_messaging.bot_send(
+        request.app, conversation, required_str(data, "text"), name
+    )
+    return web.json_response({"id": message.id, "message": message.summary()}, status=201)
+
+
 async def agent_typing(request: web.Request) -> web.Response:
     event_id = await open_messaging.agent_typing(request.app, _conversation(request))
     return web.json_response({"id": event_id})
@@ -155,6 +165,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post(conversation + "/agent/join", agent_join)
     r.add_post(conversation + "/agent/messages", agent_message)
     r.add_post(conversation + "/agent/typing", agent_typing)
+    r.add_post(conversation + "/bot-message", bot_message)
     r.add_post(conversation + "/agent/leave", agent_leave)
     r.add_post(conversation + "/transfer", transfer)
     r.add_get(PREFIX + "/deliveries", list_deliveries)

@@ -180,6 +180,10 @@ class OmMessage:
     time: str = field(default_factory=now_iso)
     content: list[Any] | None = None
     metadata: dict[str, Any] | None = None
+    custom_attributes: dict[str, str] | None = None
+    originating_entity: str | None = None  # outbound: "Human" (an agent) or "Bot"
+    #: Receipts the integration sent for an outbound message: {status, reasons, at}.
+    receipts: list[dict[str, Any]] = field(default_factory=list)
 
     def data(self, conversation: OmConversation) -> dict[str, Any]:
         """``MessageData`` (``GET …/messages/{conversationId}/messages/{messageId}``): the
@@ -243,6 +247,9 @@ class OmMessage:
                 "time": self.time,
                 "content": self.content,
                 "metadata": self.metadata,
+                "custom_attributes": self.custom_attributes,
+                "originating_entity": self.originating_entity,
+                "receipts": self.receipts or None,
             }
         )
 
@@ -259,6 +266,8 @@ class OmConversation:
     typing: list[dict[str, Any]] = field(default_factory=list)
     state: str = WAITING
     created_at: str = field(default_factory=now_iso)
+    #: The customer's participant data from ``channel.metadata.customAttributes``.
+    custom_attributes: dict[str, str] = field(default_factory=dict)
 
     @property
     def customer(self) -> OmParticipant:
@@ -313,6 +322,7 @@ class OmConversation:
             "queue": {"id": self.queue_id, "name": self.queue_name},
             "created_at": self.created_at,
             "customer": self.customer_from,
+            "custom_attributes": self.custom_attributes,
             "participants": [p.summary() for p in self.participants],
             "messages": [m.summary() for m in self.messages],
             "typing": self.typing,
@@ -406,6 +416,15 @@ class OpenMessagingWorld:
             ),
             None,
         )
+
+    def find_message(self, integration_id: str, user_id: str, message_id: str) -> OmMessage | None:
+        """A message of the user's conversations on the integration, by Genesys's id."""
+        for conversation in self.conversations.values():
+            if conversation.integration_id == integration_id and conversation.user_id == user_id:
+                message = conversation.message(message_id)
+                if message is not None:
+                    return message
+        return None
 
     def find_inbound(
         self, integration_id: str, user_id: str, provider_message_id: str

@@ -228,6 +228,8 @@ class Conversation:
     messages: list[Message] = field(default_factory=list)
     state: str = WAITING
     created_at: str = field(default_factory=now_iso)
+    #: ``routingTarget``'s ``language``, ``skills`` and ``priority``, as the guest sent them.
+    routing: dict[str, Any] = field(default_factory=dict)
 
     @property
     def customer(self) -> Member:
@@ -244,6 +246,7 @@ class Conversation:
             "id": self.id,
             "state": self.state,
             "queue": {"id": self.queue_id, "name": self.queue_name},
+            "routing": self.routing,
             "organization_id": self.organization_id,
             "deployment_id": self.deployment_id,
             "created_at": self.created_at,

@@ -184,6 +184,27 @@ def _guest_member_info(data: Any) -> Member:
     )
 
 
+def _routing(target: dict[str, Any]) -> dict[str, Any]:
+    """``routingTarget``'s ``language`` (string), ``skills`` (strings), ``priority`` (integer)."""
+    routing: dict[str, Any] = {}
+    language = target.get("language")
+    if language is not None:
+        if not isinstance(language, str):
+            raise ApiError(400, message="routingTarget.language must be a string.")
+        routing["language"] = language
+    skills = target.get("skills")
+    if skills is not None:
+        if not isinstance(skills, list) or not all(isinstance(s, str) for s in skills):
+            raise ApiError(400, message="routingTarget.skills must be a list of strings.")
+        routing["skills"] = skills
+    priority = target.get("priority")
+    if priority is not None:
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            raise ApiError(400, message="routingTarget.priority must be an integer.")
+        routing["priority"] = priority
+    return routing
+
+
 async def create_conversation(request: web.Request) -> web.Response:
     state = request.app[STATE]
     data = await read_json_object(request)
@@ -204,6 +225,7 @@ async def create_conversation(request: web.Request) -> web.Response:
         raise ApiError(
             400, "chat.error.invalid.queue", f"The routing target queue is not valid: {queue_name}"
         )
+    routing = _routing(target)
     customer = _guest_member_info(data.get("memberInfo"))
     customer.authenticated_guest = bool(data.get("memberAuthToken"))
     acd = Member(new_id(), ROLE_ACD, display_name=queue.name)
@@ -219,6 +241,7 @@ async def create_conversation(request: web.Request) -> web.Response:
         jwt=state.make_jwt(conversation_id, customer.id),
         channel_id=f"streaming-0-{secrets.token_hex(16)}",
         members={customer.id: customer, acd.id: acd},
+        routing=routing,
     )
     state.conversations[conversation.id] = conversation
     scheme = "wss" if request.secure else "ws"

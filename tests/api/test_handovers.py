@@ -84,6 +84,22 @@ def test_start_answers_201_with_the_handover(driver, endpoint, django_capture_on
     assert len(callbacks) == 1  # the start task, once committed
 
 
+def test_start_keeps_the_routing_hints(driver, endpoint):
+    body = start_body(language="fr", skills=["billing", "vip"], priority=5)
+    response = driver.post(start_url(endpoint), body, format="json")
+    assert response.status_code == 201
+    handover = Handover.objects.get()
+    assert handover.routing == {"language": "fr", "skills": ["billing", "vip"], "priority": 5}
+
+
+def test_oversize_attributes_are_refused_with_the_limit(driver, endpoint):
+    fields = {f"k{n}": "v" * 999 for n in range(9)}
+    response = driver.post(start_url(endpoint), start_body(custom_fields=fields), format="json")
+    assert response.status_code == 400
+    [message] = response.json()["custom_fields"]
+    assert "at most 8192" in message
+
+
 def test_start_is_idempotent_per_open_session(driver, endpoint, django_capture_on_commit_callbacks):
     first = driver.post(start_url(endpoint), start_body(), format="json")
     with django_capture_on_commit_callbacks() as callbacks:
@@ -160,6 +176,18 @@ def entry(**overrides: object) -> dict:
         ({"custom_fields": {"plan": "x" * 1001}}, "custom_fields"),
         ({"custom_fields": {"plan": {"nested": "no"}}}, "custom_fields"),
         ({"custom_fields": {"a\x00b": "NUL in a key"}}, "custom_fields"),
+        ({"custom_fields": {"k" * 101: "key too long"}}, "custom_fields"),
+        ({"profile": {"k" * 101: "key too long"}}, "profile"),
+        ({"custom_fields": {f"k{n}": "v" * 999 for n in range(9)}}, "custom_fields"),
+        ({"language": 7}, "language"),
+        ({"language": "x" * 101}, "language"),
+        ({"skills": "billing"}, "skills"),
+        ({"skills": ["a,b"]}, "skills"),
+        ({"skills": [""]}, "skills"),
+        ({"skills": [f"s{n}" for n in range(21)]}, "skills"),
+        ({"priority": "5"}, "priority"),
+        ({"priority": True}, "priority"),
+        ({"priority": -1}, "priority"),
         ({"transcript": {"from": "user"}}, "transcript"),
         ({"transcript": [entry()] * 501}, "transcript"),
         ({"transcript": [entry(**{"from": "agent"})]}, "transcript"),

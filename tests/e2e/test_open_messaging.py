@@ -127,12 +127,15 @@ def test_profile_is_sent_only_when_allowed(e2e, sandbox, om_settings, send_profi
     if send_profile:
         assert (sender["firstName"], sender["lastName"]) == ("Ada", "Lovelace")
         assert set(sender) == {"id", "idType", "firstName", "lastName"}
+        # The profile's other keys go as routing data (custom attributes), the names do not.
+        assert body["channel"]["metadata"] == {"customAttributes": {"email": "ada@example.com"}}
+        assert "ada@example.com" not in json.dumps(sender)  # the user id is not the sender id
     else:
         assert set(sender) == {"id", "idType"}
         everything = json.dumps(sandbox.requests()) + json.dumps(sandbox.om_conversation(cid))
         assert "Ada" not in everything
         assert "Lovelace" not in everything
-    assert "ada@example.com" not in json.dumps(sandbox.requests())  # nor the user id
+        assert "ada@example.com" not in json.dumps(sandbox.requests())  # nor the user id
 
 
 def test_rapid_inbound_messages_arrive_in_order(e2e, sandbox, om_settings):
@@ -333,3 +336,71 @@ def test_the_user_typing_reaches_the_agent(e2e, sandbox, om_settings):
     assert response.status_code == 202
     wait_for(lambda: sandbox.om_conversation(cid)["typing"], what="the typing event", stack=e2e)
     assert sandbox.om_conversation(cid)["typing"][0]["purpose"] == "customer"
+
+
+def test_routing_attributes_go_on_the_first_message_and_the_later_ones(e2e, sandbox, om_settings):
+    om_settings.send_profile_information = True
+    om_settings.save()
+    handover = start(
+        om_settings,
+        profile={**PROFILE, "tier": "gold"},
+        custom_fields={"order": "A-17"},
+        routing={"language": "fr", "skills": ["billing", "vip"], "priority": 5},
+        transcript=[{"from": "user", "text": "I need a human"}],
+    )
+    cid = conversation_id_of(handover, e2e)
+    handover_message_add(handover=handover, text="My order is late", client_message_id="m1")
+    wait_for(lambda: len(inbound_texts(sandbox, cid)) == 2, what="both messages", stack=e2e)
+    expected = {
+        "email": "ada@example.com",
+        "tier": "gold",
+        "order": "A-17",
+        "language": "fr",
+        "skills": "billing,vip",
+        "priority": "5",
+    }
+    conversation = sandbox.om_conversation(cid)
+    assert conversation["custom_attributes"] == expected
+    inbound = [m for m in conversation["messages"] if m["direction"] == "Inbound"]
+    assert [m["custom_attributes"] for m in inbound] == [expected, expected]
+
+
+def test_in_queue_flow_messages_reach_the_channel_as_system_messages(
+    e2e, sandbox, om_settings, channel
+):
+    om_settings.endpoint.callback_url = channel.url
+    om_settings.endpoint.callback_signing_secret = "e2e-signing-secret"
+    om_settings.endpoint.save()
+    handover = start(om_settings, transcript=[{"from": "user", "text": "I need a human"}])
+    cid = conversation_id_of(handover, e2e)
+    sandbox.om_bot_message(cid, "You are number 2 in the queue.")
+    wait_kinds(handover, ["system_message"], e2e)
+    handover.refresh_from_db()
+    assert handover.status == "queued"
+    sandbox.om_agent_join(cid, "Alex Agent")
+    sandbox.om_agent_send(cid, "Hello!")
+    wait_for(lambda: kinds(handover)[-1:] == ["agent_message"], what="the agent message", stack=e2e)
+    assert kinds(handover) == ["system_message", "agent_joined", "agent_message"]
+    wait_for(lambda: len(channel.events()) == 3, what="3 callbacks", stack=e2e)
+    first = channel.events()[0]
+    assert (first["kind"], first["data"]) == (
+        "system_message",
+        {"text": "You are number 2 in the queue."},
+    )
+
+
+def test_a_delivered_agent_message_is_receipted_to_genesys(e2e, sandbox, om_settings, channel):
+    om_settings.endpoint.callback_url = channel.url
+    om_settings.endpoint.callback_signing_secret = "e2e-signing-secret"
+    om_settings.endpoint.save()
+    handover = start(om_settings, transcript=[{"from": "user", "text": "I need a human"}])
+    cid = conversation_id_of(handover, e2e)
+    sandbox.om_agent_join(cid, "Alex Agent")
+    message_id = sandbox.om_agent_send(cid, "Hello!")
+
+    def receipts() -> list[dict]:
+        messages = sandbox.om_conversation(cid)["messages"]
+        return next(m for m in messages if m["id"] == message_id).get("receipts") or []
+
+    wait_for(receipts, what="the receipt", stack=e2e)
+    assert [receipt["status"] for receipt in receipts()] == ["Delivered"]

@@ -161,3 +161,23 @@ def test_the_same_text_twice_is_delivered_twice_after_an_unknown_outcome(genesys
     first, second = OutboundMessage.objects.filter(kind="message").order_by("pk")
     assert (first.status, second.status) == ("sent", "sent")
     assert first.remote_id != second.remote_id
+
+
+def test_routing_hints_go_in_the_routing_target(genesys, handover):
+    genesys_settings = handover.endpoint.genesys_settings
+    routed, _ = handover_start(
+        endpoint=genesys_settings.endpoint,
+        user_id="u",
+        session_id="s-routed",
+        routing={"language": "fr", "skills": ["billing", "vip"], "priority": 5},
+    )
+    handover_start_task.apply(args=[routed.pk])
+    routed.refresh_from_db()
+    conversation = genesys.conversation(routed.genesys_webchat.conversation_id)
+    assert conversation["routing"] == {
+        "language": "fr",
+        "skills": ["billing", "vip"],
+        "priority": 5,
+    }
+    plain = genesys.conversation(handover.genesys_webchat.conversation_id)
+    assert plain["routing"] == {}
