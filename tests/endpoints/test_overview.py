@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from endpoints.models import Handover
 from endpoints.overview import STACK, overview, series
@@ -16,7 +15,7 @@ from tests.overview_seed import EXPECTED, S, seed
 
 pytestmark = pytest.mark.django_db
 
-NOW = timezone.make_aware(datetime(2026, 6, 15, 12, 30))
+NOW = datetime(2026, 6, 15, 12, 30, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -79,7 +78,8 @@ def test_the_charts_stack_by_end_reason(endpoints: dict) -> None:
 
 def test_an_empty_database() -> None:
     figures = overview(now=NOW)
-    assert figures.now.open == 0 and figures.now.longest_wait is None
+    assert figures.now.open == 0
+    assert figures.now.longest_wait is None
     assert figures.windows[1].time_to_agent.median is None
     assert sum(b.total for b in figures.days) == 0
 
