@@ -5,7 +5,8 @@ comparing changes on one machine. Not part of ``make test``.
 
 - the endpoint list API (500 endpoints with Genesys settings), per request;
 - the expiry beat with many open handovers of which few are due (the index at work);
-- recording agent events (the per-handover row lock and sequence), per event.
+- recording agent events (the per-handover row lock and sequence), per event;
+- the handover overview over 100,000 handovers (``bench/dashboard.py``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def timed(label: str, run: Callable[[], object], *, repeat: int = 20) -> None:
     print(f"{label:<60} median {median:8.2f} ms   best {best:8.2f} ms   (n={repeat})")
 
 
-def main() -> int:
+def setup() -> Path:
+    """Django on a throwaway SQLite database, migrated; returns its directory."""
     workdir = Path(tempfile.mkdtemp(prefix="handover-bench-"))
     os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "handover_portal.settings")
@@ -43,6 +45,13 @@ def main() -> int:
 
     django.setup()
     from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return workdir
+
+
+def main() -> int:
+    workdir = setup()
     from django.utils import timezone
     from rest_framework.test import APIClient
 
@@ -53,7 +62,6 @@ def main() -> int:
     from tests.factories import GenesysSettingsFactory, HandoverFactory, TokenFactory, UserFactory
 
     app.conf.broker_url = "memory://"
-    call_command("migrate", verbosity=0)
     endpoints = [GenesysSettingsFactory().endpoint for _ in range(500)]
     token = TokenFactory(user=UserFactory(is_superuser=True))
     client = APIClient()
@@ -92,6 +100,9 @@ def main() -> int:
     )
     timed("expiry beat, 5000 open handovers, 100 due (first run ends them)", handovers_expire,
           repeat=1)  # fmt: skip
+    from bench import dashboard
+
+    dashboard.run()
     shutil.rmtree(workdir, ignore_errors=True)
     return 0
 

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from endpoints.admin_overview import handover_overview
 from endpoints.api.docs import RedocView, SchemaView, SwaggerView
 
 admin.site.site_header = "Handover Portal"
@@ -17,6 +18,12 @@ api_v1 = [
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    # Before the admin's own: its catch-all would take the path.
+    path(
+        "admin/handover-overview/",
+        admin.site.admin_view(handover_overview),
+        name="handover-overview",
+    ),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
     path("genesys/", include("genesys.urls")),

@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from endpoints.api.handover_views import HandoverStartView, HandoverViewSet
+from endpoints.api.metrics import EndpointMetricsView
 from endpoints.api.views import EndpointViewSet
 
 router = SimpleRouter(use_regex_path=False)
@@ -12,5 +13,6 @@ router.register("handovers", HandoverViewSet, basename="handover")
 
 urlpatterns = [
     path("endpoints/<uuid:id>/handovers/", HandoverStartView.as_view(), name="endpoint-handovers"),
+    path("endpoints/<uuid:id>/metrics/", EndpointMetricsView.as_view(), name="endpoint-metrics"),
     *router.urls,
 ]

@@ -77,6 +77,13 @@ TABLE: dict[str, tuple[Cell, ...]] = {
     "PUT /api/v1/endpoints/{id}/agent-availability/":   (401, 405, 405, 405, 405, 405, 401, 401),
     "PATCH /api/v1/endpoints/{id}/agent-availability/": (401, 405, 405, 405, 405, 405, 401, 401),
     "DELETE /api/v1/endpoints/{id}/agent-availability/": (401, 405, 405, 405, 405, 405, 401, 401),
+    # Metrics: view_handover (not the viewer's configuration permissions), a key its own only.
+    # The permission is checked before the method.
+    "GET /api/v1/endpoints/{id}/metrics/":              (401, 200, 403, 403, (200, 404), (404, 200), 401, 401),  # noqa: E501
+    "POST /api/v1/endpoints/{id}/metrics/":             (401, 405, 403, 403, 405, 405, 401, 401),
+    "PUT /api/v1/endpoints/{id}/metrics/":              (401, 405, 403, 403, 405, 405, 401, 401),
+    "PATCH /api/v1/endpoints/{id}/metrics/":            (401, 405, 403, 403, 405, 405, 401, 401),
+    "DELETE /api/v1/endpoints/{id}/metrics/":           (401, 405, 403, 403, 405, 405, 401, 401),
     # OAuth2 connections: never for a key, nor a driving token.
     "GET /api/v1/oauth2-connections/":                  (401, 200, 200, 403, 403, 403, 401, 401),
     "POST /api/v1/oauth2-connections/":                 (401, 405, 405, 405, 405, 405, 401, 401),
@@ -138,6 +145,7 @@ TABLE: dict[str, tuple[Cell, ...]] = {
     "GET admin endpoints.channelapikey add":            (302, 200, 403, 302, 302, 302, 302, 302),
     "GET admin endpoints.endpoint change":              (302, 200, 200, 302, 302, 302, 302, 302),
     "GET admin endpoints.handover change":              (302, 200, 403, 302, 302, 302, 302, 302),
+    "GET handover-overview":                            (302, 200, 403, 302, 302, 302, 302, 302),
     "GET admin genesys.oauth2connection change":        (302, 200, 200, 302, 302, 302, 302, 302),
 }
 # fmt: on

@@ -42,6 +42,7 @@ def test_schema_is_served_and_documents_key_and_token_auth(api):
         "/api/v1/endpoints/{id}/",
         "/api/v1/endpoints/{id}/agent-availability/",
         "/api/v1/endpoints/{id}/handovers/",
+        "/api/v1/endpoints/{id}/metrics/",
         "/api/v1/handovers/{id}/",
         "/api/v1/handovers/{id}/messages/",
         "/api/v1/handovers/{id}/events/",
