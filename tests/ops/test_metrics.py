@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from django.db import connection as db_connection
 from django.test import Client
@@ -171,3 +175,21 @@ def test_a_bad_allowed_network_stops_the_app(settings):
     [error] = check_metrics_networks()
     assert error.id == "ops.E001"
     assert "'intranet'" in error.msg
+
+
+def test_multiprocess_mode_sums_every_process(tmp_path, monkeypatch):
+    count_two_token_requests = (
+        "from handover_portal.ops.instruments import TOKEN_REQUESTS\n"
+        "TOKEN_REQUESTS.labels(outcome='ok').inc(2)\n"
+    )
+    for _worker in range(2):
+        subprocess.run(
+            [sys.executable, "-c", count_two_token_requests],
+            env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)},
+            check=True,
+        )
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+
+    samples = scrape()
+
+    assert value(samples, "handover_portal_genesys_token_requests_total", outcome="ok") == 4
