@@ -14,16 +14,19 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
-from django.urls import path
+from django.template.loader import render_to_string
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
 
 from endpoints.admin import ReadOnlyAdminMixin
 from endpoints.models import (
@@ -39,6 +42,7 @@ from endpoints.models.handover import DeliveryStatus
 from endpoints.providers import provider_choices
 from endpoints.retention import retention_policy
 from endpoints.services import handover_end
+from endpoints.transcript_export import as_text, document, json_response, text_response
 
 #: Events shown in the transcript (typing indicators would drown it).
 TRANSCRIPT_EVENTS = {
@@ -177,7 +181,7 @@ class HandoverProviderFilter(admin.SimpleListFilter):
 class HandoverAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/endpoints/handover/change_form.html"
     change_list_template = "admin/endpoints/handover/change_list.html"
-    actions = ["end_sessions"]
+    actions = ["end_sessions", "export_json", "export_text"]
     list_display = [
         "endpoint",
         "user_id",
@@ -201,10 +205,8 @@ class HandoverAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     "public_id",
                     "endpoint",
                     "provider",
-                    "status",
                     "user_id",
                     "session_id",
-                    "agent_name",
                 ]
             },
         ),
@@ -214,7 +216,8 @@ class HandoverAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ),
         (_("End"), {"fields": ["end_reason", "end_detail", "ended_by"]}),
         (_("Profile"), {"fields": ["profile", "custom_fields"], "classes": ["collapse"]}),
-        (_("Transcript"), {"fields": ["transcript"]}),
+        # Status, agent and transcript: the live part, polled while the handover is open.
+        (_("Session"), {"fields": ["transcript"]}),
     ]
     readonly_fields = [
         "public_id",
@@ -239,6 +242,7 @@ class HandoverAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     class Media:
         css = {"all": ["handover/admin.css"]}
+        js = ["handover/htmx.min.js"]
 
     # Nobody adds, edits or deletes a handover here: the channel starts it, the relay
     # records it. Ending it is the one change staff make ("end" permission below).
@@ -248,11 +252,19 @@ class HandoverAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_urls(self) -> list[Any]:
         opts = self.model._meta
+        name = f"{opts.app_label}_{opts.model_name}"
         return [
             path(
                 "<path:object_id>/end/",
                 self.admin_site.admin_view(self.end_view),
-                name=f"{opts.app_label}_{opts.model_name}_end",
+                name=f"{name}_end",
+            ),
+            # Not admin_view: a poll whose admin session ended stops (286), not redirected.
+            path("<path:object_id>/live/", never_cache(self.live_view), name=f"{name}_live"),
+            path(
+                "<path:object_id>/transcript.<str:fmt>",
+                self.admin_site.admin_view(self.export_view),
+                name=f"{name}_export",
             ),
             *super().get_urls(),
         ]
@@ -276,6 +288,52 @@ class HandoverAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "can_end": obj is not None and obj.is_open and self.has_end_permission(request, obj),
         }
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def _viewable(self, request: HttpRequest, object_id: str) -> Handover:
+        handover = self.get_object(request, unquote(object_id))
+        if handover is None:
+            raise Http404
+        if not self.has_view_permission(request, handover):
+            raise PermissionDenied
+        return handover
+
+    def live_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The live part of the page (status, agent, transcript), for htmx to swap in."""
+        if not self.admin_site.has_permission(request):
+            if request.htmx:  # 286: htmx swaps this in and stops polling
+                return HttpResponse(
+                    render_to_string("admin/endpoints/handover/live_logged_out.html"), status=286
+                )
+            return redirect_to_login(
+                request.get_full_path(), reverse("admin:login", current_app=self.admin_site.name)
+            )
+        return HttpResponse(self.live_panel(self._viewable(request, object_id)))
+
+    def export_view(self, request: HttpRequest, object_id: str, fmt: str) -> HttpResponse:
+        if fmt not in ("json", "txt"):
+            raise Http404
+        handover = self._viewable(request, object_id)
+        filename = f"handover-{handover.public_id}"
+        lines = transcript_lines(handover)
+        if fmt == "json":
+            return json_response([document(handover, lines)], filename)
+        return text_response([as_text(handover, lines)], filename)
+
+    @admin.action(description=_("Export transcripts (JSON)"), permissions=["view"])
+    def export_json(self, request: HttpRequest, queryset: QuerySet[Handover]) -> HttpResponse:
+        handovers = queryset.select_related("endpoint").order_by("started_at")
+        return json_response(
+            (document(handover, transcript_lines(handover)) for handover in handovers),
+            "handover-transcripts",
+        )
+
+    @admin.action(description=_("Export transcripts (plain text)"), permissions=["view"])
+    def export_text(self, request: HttpRequest, queryset: QuerySet[Handover]) -> HttpResponse:
+        handovers = queryset.select_related("endpoint").order_by("started_at")
+        return text_response(
+            (as_text(handover, transcript_lines(handover)) for handover in handovers),
+            "handover-transcripts",
+        )
 
     def end_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if request.method != "POST":
@@ -317,8 +375,31 @@ class HandoverAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return "—"
         return handover.idle_minutes(timezone.now())
 
-    @admin.display(description=_("transcript"))
+    def _url(self, handover: Handover, view: str, **kwargs: str) -> str:
+        opts = self.model._meta
+        return reverse(
+            f"admin:{opts.app_label}_{opts.model_name}_{view}",
+            kwargs={"object_id": str(handover.pk), **kwargs},
+            current_app=self.admin_site.name,
+        )
+
+    def live_panel(self, handover: Handover) -> SafeString:
+        return render_to_string(
+            "admin/endpoints/handover/live.html",
+            {
+                "handover": handover,
+                "transcript": self.transcript_table(handover),
+                "live_url": self._url(handover, "live"),
+                "export_json_url": self._url(handover, "export", fmt="json"),
+                "export_text_url": self._url(handover, "export", fmt="txt"),
+            },
+        )
+
+    @admin.display(description=_("status, agent and transcript"))
     def transcript(self, handover: Handover) -> SafeString:
+        return self.live_panel(handover)
+
+    def transcript_table(self, handover: Handover) -> SafeString:
         lines = transcript_lines(handover)
         if not lines:
             return format_html("<p>{}</p>", _("Nothing was said yet."))

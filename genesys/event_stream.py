@@ -34,6 +34,7 @@ from genesys.webchat import (
     member_path,
     parse_timestamp,
 )
+from handover_portal.ops.instruments import RELAY_STREAM_RECONNECTS
 
 logger = logging.getLogger(__name__)
 
@@ -257,6 +258,7 @@ class ConversationStream:
                     self.polling = True
                     continue
             delay = self._backoff(failures)
+            RELAY_STREAM_RECONNECTS.inc()
             logger.info(
                 "Genesys web chat %s: reconnecting the event stream in %.2f s",
                 self.conversation_id,

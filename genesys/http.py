@@ -21,6 +21,7 @@ from requests.adapters import HTTPAdapter
 from endpoints import leases, retries
 from endpoints.validators import printable
 from genesys import errors
+from handover_portal.ops.instruments import GENESYS_REQUEST_SECONDS, GENESYS_REQUESTS
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def send(
         last = attempt == attempts
         leases.keep_alive()  # a worker's lease outlasts every attempt, however many
         try:
-            response = session().request(method, url, timeout=timeout, **kwargs)
+            response = _timed(method, url, timeout=timeout, **kwargs)
         except requests.ConnectTimeout:
             failure = f"{host} did not accept a connection within {timeout[0]:g} s"
             retryable = True
@@ -128,6 +129,19 @@ def send(
     if response.ok:
         return response
     raise error_from_response(response, what=what, permission=permission)
+
+
+def _timed(method: str, url: str, **kwargs: Any) -> requests.Response:
+    """One attempt, counted by method and status and timed (``/metrics``)."""
+    started = time.monotonic()
+    status = "error"
+    try:
+        response = session().request(method, url, **kwargs)
+        status = str(response.status_code)
+        return response
+    finally:
+        GENESYS_REQUESTS.labels(method=method, status=status).inc()
+        GENESYS_REQUEST_SECONDS.labels(method=method).observe(time.monotonic() - started)
 
 
 def error_from_response(

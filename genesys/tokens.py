@@ -23,6 +23,7 @@ from genesys import errors, http
 from genesys.caching import get_or_compute
 from genesys.models import OAuth2Connection
 from genesys.regions import Region, token_url
+from handover_portal.ops.instruments import TOKEN_REQUESTS
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,16 @@ def basic_credentials(connection: OAuth2Connection) -> tuple[str, str]:
 
 def request_token(connection: OAuth2Connection, region: Region) -> TokenGrant:
     """Ask Genesys for a new token (no cache): ``POST /oauth/token``, HTTP Basic auth."""
+    try:
+        grant = _request_token(connection, region)
+    except errors.GenesysError:
+        TOKEN_REQUESTS.labels(outcome="error").inc()
+        raise
+    TOKEN_REQUESTS.labels(outcome="ok").inc()
+    return grant
+
+
+def _request_token(connection: OAuth2Connection, region: Region) -> TokenGrant:
     auth = basic_credentials(connection)
     data = {"grant_type": "client_credentials"}
     if connection.scope:

@@ -61,10 +61,15 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /health/live, /health/ready and /metrics, answered before the HTTPS redirect and
+    # the ALLOWED_HOSTS check (orchestrators probe by pod IP over plain HTTP).
+    "handover_portal.ops.middleware.OperationsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # request.htmx: the admin's live handover page polls with htmx.
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -332,6 +337,12 @@ GENESYS_NOTIFICATIONS_HEARTBEAT_TIMEOUT = env.float(
 )
 AGENT_AVAILABILITY_CACHE_SECONDS = env.float("AGENT_AVAILABILITY_CACHE_SECONDS", default=10.0)
 
+# --- Operations: /metrics (README: "Health and metrics") ---
+# When set, a scrape must send "Authorization: Bearer <token>"; when unset, only loopback
+# clients and these CIDR networks are answered.
+METRICS_BEARER_TOKEN = os.environ.get("METRICS_BEARER_TOKEN", "")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+
 # Error reports (the DEBUG page, the admins' e-mail) hide our secrets too: security.error_reports.
 DEFAULT_EXCEPTION_REPORTER = "security.error_reports.ExceptionReporter"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "security.error_reports.SafeExceptionReporterFilter"
@@ -347,7 +358,8 @@ LOGGING = {
         "redact_secrets": {
             "()": "security.redaction.RedactSecrets",
             "secret_paths": LOG_SECRET_PATHS,
-        }
+        },
+        "quiet_probes": {"()": "handover_portal.ops.logging.QuietProbes"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
@@ -367,7 +379,7 @@ LOGGING = {
         "django.server": {
             "class": "logging.StreamHandler",
             "formatter": "django.server",
-            "filters": ["redact_secrets"],
+            "filters": ["redact_secrets", "quiet_probes"],
         },
     },
     "loggers": {

@@ -21,6 +21,9 @@ from django.http import HttpRequest, HttpResponse
 
 #: The session key holding when the session was last renewed (seconds since the epoch).
 LAST_SEEN_KEY = "_security_last_seen"
+#: Sent by pages that poll by themselves: such a request never renews the session, so a
+#: page left open does not keep its admin logged in.
+BACKGROUND_POLL_HEADER = "X-Background-Poll"
 #: A session is renewed at most this often.
 REFRESH_SECONDS = 60
 
@@ -61,6 +64,8 @@ class IdleSessionMiddleware:
                     f"Your session ended after {settings.ADMIN_SESSION_IDLE_MINUTES} minutes "
                     "without activity. Log in again.",
                 )
+            elif request.headers.get(BACKGROUND_POLL_HEADER):
+                pass  # a page polling by itself (the live handover page) is not activity
             elif not isinstance(last_seen, int) or now - last_seen >= REFRESH_SECONDS:
                 session[LAST_SEEN_KEY] = now  # saved by SessionMiddleware, with a new expiry
         return self.get_response(request)

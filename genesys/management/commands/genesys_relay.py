@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+from prometheus_client import start_http_server
 
 from genesys.relay import GenesysRelay
 
@@ -25,8 +26,28 @@ class Command(BaseCommand):
             default=settings.GENESYS_RELAY_POLL_SECONDS,
             help="How often to look for handovers to start or stop holding.",
         )
+        parser.add_argument(
+            "--metrics-port",
+            type=int,
+            default=None,
+            help="Serve this process's Prometheus metrics (Genesys calls, token requests, "
+            "stream reconnects) on this port, at --metrics-address (loopback by default).",
+        )
+        parser.add_argument("--metrics-address", default="127.0.0.1")
 
-    def handle(self, *args: Any, poll_seconds: float, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        poll_seconds: float,
+        metrics_port: int | None = None,
+        metrics_address: str = "127.0.0.1",
+        **options: Any,
+    ) -> None:
+        if metrics_port is not None:
+            server, _ = start_http_server(metrics_port, addr=metrics_address)
+            self.stdout.write(
+                f"Genesys relay: metrics on http://{metrics_address}:{server.server_port}/"
+            )
         self.stdout.write(
             f"Genesys relay: holding event streams (polling every {poll_seconds:g} s)"
         )

@@ -1,0 +1,1 @@
+"""Operations endpoints: health probes (``/health/live``, ``/health/ready``) and ``/metrics``."""

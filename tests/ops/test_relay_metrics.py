@@ -1,0 +1,28 @@
+"""``genesys_relay --metrics-port``: the relay's own counters, on a port of its own."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import requests
+from django.core.management import call_command
+from prometheus_client.parser import text_string_to_metric_families
+
+from genesys.management.commands.genesys_relay import Command
+
+
+def test_the_relay_serves_its_metrics_on_loopback(monkeypatch):
+    async def no_relay(self, relay):  # the relay loop itself is tested elsewhere
+        return None
+
+    monkeypatch.setattr(Command, "relay", no_relay)
+    out = io.StringIO()
+
+    call_command("genesys_relay", "--metrics-port", "0", stdout=out)
+
+    [url] = re.findall(r"metrics on (http://127\.0\.0\.1:\d+/)", out.getvalue())
+    text = requests.get(url, timeout=5).text
+    names = {family.name for family in text_string_to_metric_families(text)}
+    assert "handover_portal_relay_stream_reconnects" in names
+    assert "handover_portal_genesys_requests" in names
