@@ -10,4 +10,3 @@ class EndpointsConfig(AppConfig):
 
     def ready(self) -> None:
         from endpoints import checks  # noqa: F401 (registers the system checks)
-        from handover_portal.ops import checks as ops_checks  # noqa: F401 (/metrics settings)

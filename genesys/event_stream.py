@@ -34,7 +34,7 @@ from genesys.webchat import (
     member_path,
     parse_timestamp,
 )
-from handover_portal.ops.instruments import RELAY_STREAM_RECONNECTS
+from ops.instruments import RELAY_STREAM_RECONNECTS
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from requests.adapters import HTTPAdapter
 from endpoints import leases, retries
 from endpoints.validators import printable
 from genesys import errors
-from handover_portal.ops.instruments import GENESYS_REQUEST_SECONDS, GENESYS_REQUESTS
+from ops.instruments import GENESYS_REQUEST_SECONDS, GENESYS_REQUESTS
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from genesys import errors, http
 from genesys.caching import get_or_compute
 from genesys.models import OAuth2Connection
 from genesys.regions import Region, token_url
-from handover_portal.ops.instruments import TOKEN_REQUESTS
+from ops.instruments import TOKEN_REQUESTS
 
 logger = logging.getLogger(__name__)
 

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "security",
+    "ops",
     "endpoints",
     "genesys",
 ]
@@ -63,7 +64,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: /health/live, /health/ready and /metrics, answered before the HTTPS redirect and
     # the ALLOWED_HOSTS check (orchestrators probe by pod IP over plain HTTP).
-    "handover_portal.ops.middleware.OperationsMiddleware",
+    "ops.middleware.OperationsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -359,7 +360,7 @@ LOGGING = {
             "()": "security.redaction.RedactSecrets",
             "secret_paths": LOG_SECRET_PATHS,
         },
-        "quiet_probes": {"()": "handover_portal.ops.logging.QuietProbes"},
+        "quiet_probes": {"()": "ops.logging.QuietProbes"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},

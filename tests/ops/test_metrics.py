@@ -168,7 +168,7 @@ def test_without_a_token_only_loopback_and_listed_networks(settings):
 
 
 def test_a_bad_allowed_network_stops_the_app(settings):
-    from handover_portal.ops.checks import check_metrics_networks
+    from ops.checks import check_metrics_networks
 
     settings.METRICS_ALLOWED_NETWORKS = ["10.0.0.0/8", "intranet"]
 
@@ -179,8 +179,7 @@ def test_a_bad_allowed_network_stops_the_app(settings):
 
 def test_multiprocess_mode_sums_every_process(tmp_path, monkeypatch):
     count_two_token_requests = (
-        "from handover_portal.ops.instruments import TOKEN_REQUESTS\n"
-        "TOKEN_REQUESTS.labels(outcome='ok').inc(2)\n"
+        "from ops.instruments import TOKEN_REQUESTS\nTOKEN_REQUESTS.labels(outcome='ok').inc(2)\n"
     )
     for _worker in range(2):
         subprocess.run(

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from handover_portal.ops import health, metrics
+from ops import health, metrics
 
 ROUTES: dict[str, Callable[[HttpRequest], HttpResponse]] = {
     "/health/live": health.live,

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from handover_portal.ops.collector import DatabaseCollector
+from ops.collector import DatabaseCollector
 from security.lockout import client_ip
 
 LOOPBACK = ("127.0.0.0/8", "::1/128")

@@ -6,7 +6,7 @@ one host, emptied before they start), prometheus-client writes these to files th
 ``/metrics`` sums every process's; without it each process counts its own and ``/metrics``
 shows only the answering process's (README: "Health and metrics"). What the database
 already knows (handovers, the outbox, callbacks, relay leases) is not counted here but read
-at scrape time (``handover_portal.ops.collector``), so it is right whichever process did it.
+at scrape time (``ops.collector``), so it is right whichever process did it.
 """
 
 from __future__ import annotations
