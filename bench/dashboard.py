@@ -61,11 +61,13 @@ def seed(count: int) -> None:
                 )
             )
         Handover.objects.bulk_create(rows)
-        events = []
+        events, answered = [], []
         for handover in Handover.objects.filter(session_id__in=[r.session_id for r in rows]):
             if rng.random() < 0.7:
                 joined = handover.started_at + timedelta(seconds=rng.randrange(600))
                 reply = joined + timedelta(seconds=rng.randrange(120))
+                handover.first_agent_at, handover.first_reply_at = joined, reply
+                answered.append(handover)
                 events.append(
                     HandoverEvent(
                         handover=handover, seq=1, kind=EventKind.AGENT_JOINED, created_at=joined
@@ -81,6 +83,7 @@ def seed(count: int) -> None:
                     )
                 )
         HandoverEvent.objects.bulk_create(events, batch_size=BATCH)
+        Handover.objects.bulk_update(answered, ["first_agent_at", "first_reply_at"], BATCH)
 
 
 def run() -> None:

@@ -38,7 +38,10 @@ def timed(label: str, run: Callable[[], object], *, repeat: int = 20) -> None:
 def setup() -> Path:
     """Django on a throwaway SQLite database, migrated; returns its directory."""
     workdir = Path(tempfile.mkdtemp(prefix="handover-bench-"))
-    os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    # BENCH_DATABASE_URL: an empty scratch database of another kind (PostgreSQL), else SQLite.
+    os.environ["DATABASE_URL"] = os.environ.get(
+        "BENCH_DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}"
+    )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "handover_portal.settings")
     sys.path.insert(0, str(ROOT))
     import django

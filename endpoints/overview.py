@@ -24,14 +24,11 @@ from django.db.models import (
     Count,
     DateTimeField,
     DurationField,
-    Exists,
     ExpressionWrapper,
     F,
     Min,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
 )
 from django.db.models.functions import TruncDay, TruncHour
@@ -39,7 +36,6 @@ from django.utils import timezone
 
 from endpoints.models import (
     EndReason,
-    EventKind,
     Handover,
     HandoverEvent,
     HandoverStatus,
@@ -128,21 +124,16 @@ def local_midnight(moment: datetime) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def _first_event(kind: str) -> Subquery:
-    events = HandoverEvent.objects.filter(handover=OuterRef("pk"), kind=kind).order_by("seq")
-    return Subquery(events.values("created_at")[:1], output_field=DateTimeField())
-
-
 def _since_start(moment: Any) -> ExpressionWrapper:
     return ExpressionWrapper(moment - F("started_at"), output_field=DurationField())
 
 
 def _time_to_agent() -> ExpressionWrapper:
-    return _since_start(_first_event(EventKind.AGENT_JOINED))
+    return _since_start(F("first_agent_at"))
 
 
 def _time_to_reply() -> ExpressionWrapper:
-    return _since_start(_first_event(EventKind.AGENT_MESSAGE))
+    return _since_start(F("first_reply_at"))
 
 
 def _percentiles_in_sql() -> bool:
@@ -203,11 +194,7 @@ def window_figures(
     for index, (_label, since, until) in enumerate(windows):
         started = Q(started_at__gte=since, started_at__lt=until)
         ended = Q(ended_at__gte=since, ended_at__lt=until)
-        joined = Q(
-            Exists(
-                HandoverEvent.objects.filter(handover=OuterRef("pk"), kind=EventKind.AGENT_JOINED)
-            )
-        )
+        joined = Q(first_agent_at__isnull=False)
         aggregates[f"{index}_started"] = Count("pk", filter=started)
         aggregates[f"{index}_reached"] = Count("pk", filter=started & joined)
         for reason in EndReason.values:

@@ -43,6 +43,9 @@ class HandoverClosed(Exception):
     """The handover has ended; nothing more can be sent to it (an API 409)."""
 
 
+#: The handover's column holding when an event of this kind first happened.
+FIRSTS = {EventKind.AGENT_JOINED: "first_agent_at", EventKind.AGENT_MESSAGE: "first_reply_at"}
+
 #: The text of the outbox rows that are provider steps rather than messages.
 START_TEXT = "Create the provider's conversation."
 DISCONNECT_TEXT = "Leave the provider's conversation."
@@ -227,6 +230,10 @@ def handover_event_record(
         if activity:
             reset_idle_clock(handover, event.created_at)
             fields += ["last_activity_at", "expires_at", "warn_at"]
+        first = FIRSTS.get(kind)
+        if first and getattr(handover, first) is None:
+            setattr(handover, first, event.created_at)
+            fields.append(first)
         if kind == EventKind.AGENT_JOINED:
             handover.status = HandoverStatus.ACTIVE
             handover.agent_name = str((data or {}).get("agent_name", ""))[:255]

@@ -7,6 +7,7 @@ import uuid
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.db.models import Q
 from rest_framework.authtoken.models import Token
 
 from endpoints.models import (
@@ -126,6 +127,18 @@ class HandoverEventFactory(factory.django.DjangoModelFactory):
             last_event_seq=self.handover.last_event_seq
         )
         return self.handover.last_event_seq
+
+    @factory.post_generation
+    def firsts(self, create: bool, extracted: object, **kwargs: object) -> None:
+        """Keep the handover's first join and reply times, as ``handover_event_record`` does."""
+        from endpoints.services import FIRSTS
+
+        column = FIRSTS.get(self.kind)
+        if create and column:
+            earlier = Q(**{f"{column}__isnull": True}) | Q(**{f"{column}__gt": self.created_at})
+            Handover.objects.filter(earlier, pk=self.handover_id).update(
+                **{column: self.created_at}
+            )
 
 
 class OutboundMessageFactory(factory.django.DjangoModelFactory):

@@ -93,6 +93,10 @@ class Handover(models.Model):
         blank=True,
         related_name="+",
     )
+    #: When the first agent joined and first answered (kept by ``handover_event_record``), so
+    #: the overview's time to agent and to first reply are plain columns, not subqueries.
+    first_agent_at = models.DateTimeField(_("first agent joined"), null=True, blank=True)
+    first_reply_at = models.DateTimeField(_("first agent reply"), null=True, blank=True)
     #: The sequence number of the last event; events are numbered 1, 2, … per handover.
     last_event_seq = models.PositiveIntegerField(default=0, editable=False)
     #: While in the future, the worker whose random token is ``sender_lease_owner`` alone
