@@ -1,0 +1,480 @@
+"""Planted canaries: five secrets, each found zero times in anything the portal puts out.
+
+A unique client secret, Open Messaging webhook secret, callback signing secret, channel API
+key and DRF token are planted where the portal keeps them. Then the portal is driven as its
+users drive it: every API operation of the schema with each credential (errors too), and
+two handovers end to end. Every output is searched for each canary, in the raw bytes and in
+the encodings a secret could travel in (``tests.canaries``): responses (headers and body),
+log records at DEBUG and what the configured handler writes, raw broker messages,
+callbacks. What the Genesys sandbox receives is not an output: it gets the client secret,
+in the token request's ``Authorization`` header only.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from endpoints.models import Endpoint, Handover, RelayReplica
+from genesys.models import OAuth2Connection, OpenMessagingInbox
+from genesys.open_messaging import signature
+from handover_portal.celery import app as celery_app
+from tests.api.test_authorization_matrix import BODIES, METHODS, schema_operations
+from tests.canaries import Canary, MemoryBroker, Outputs, random_text
+from tests.conftest import CLIENT_ID
+from tests.factories import (
+    ChannelFactory,
+    EndpointFactory,
+    GenesysSettingsFactory,
+    HandoverEventFactory,
+    HandoverFactory,
+    OAuth2ConnectionFactory,
+    OpenMessagingSettingsFactory,
+    OutboundMessageFactory,
+    UserFactory,
+    issue_key,
+)
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "canary-staff-password-for-tests"
+CONNECTION_NAME = "Canary OAuth client"
+WEBCHAT_NAME = "Canary web chat"
+OM_NAME = "Canary messaging"
+
+
+# --- The planted world -------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    canaries: dict[str, Canary]
+    key: str  # the channel's whole API key, as its holder sends it
+    token: Token
+    connection: OAuth2Connection
+    webchat: Endpoint
+    om: Endpoint
+    plain: Endpoint
+    handover: Handover
+    superuser: Any
+    viewer: Any
+    objects: dict[str, Any] = field(default_factory=dict)
+
+    def outputs(self) -> Outputs:
+        return Outputs(list(self.canaries.values()))
+
+
+@pytest.fixture
+def world(genesys: Any, channel: Any, settings: Any) -> World:
+    """The five canaries planted, on endpoints of each provider that call the sandbox and
+    push callbacks to ``channel``; a row of every model the admin shows."""
+    settings.RELAY_BACKOFF_SECONDS = 0.01
+    settings.RELAY_BACKOFF_MAX_SECONDS = 0.01
+    settings.CALLBACK_BACKOFF_SECONDS = 0.01
+    settings.AXES_ENABLE_ACCESS_FAILURE_LOG = True  # its admin pages, with a row
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"user": "1000000/min", "handover": "1000000/min"},
+    }
+    client_secret = Canary.planted("client secret", escaped=True)
+    webhook_secret = Canary.planted("webhook secret", escaped=True)
+    signing_secret = Canary.planted("callback signing secret", escaped=True)
+    token_canary = Canary.planted("DRF token", 40)
+    genesys.put_client(CLIENT_ID, client_secret=client_secret.value)
+
+    connection = OAuth2ConnectionFactory(
+        name=CONNECTION_NAME, client_id=CLIENT_ID, client_secret=client_secret.value
+    )
+    callback = {
+        "endpoint__callback_url": channel.url,
+        "endpoint__callback_signing_secret": signing_secret.value,
+    }
+    webchat = GenesysSettingsFactory(
+        endpoint__name=WEBCHAT_NAME,
+        organization_id=genesys.organization_id,
+        deployment_id=genesys.deployment_id,
+        queue_id=genesys.queue_id,
+        queue_name=genesys.queue_name,
+        node_authentication=connection,
+        **callback,
+    ).endpoint
+    om = OpenMessagingSettingsFactory(
+        endpoint__name=OM_NAME,
+        integration_id=genesys.open_integration_id,
+        queue_id=genesys.queue_id,
+        queue_name=genesys.queue_name,
+        node_authentication=connection,
+        webhook_secret=webhook_secret.value,
+        **callback,
+    ).endpoint
+    plain = EndpointFactory(name="Canary without a provider")
+    channel_row = ChannelFactory(name="Canary channel", endpoints=[webchat, om, plain])
+    api_key, key = issue_key(channel_row)
+    api_key_canary = Canary("channel API key", key.partition(".")[2])
+
+    superuser = UserFactory(username="canary-admin", is_staff=True, is_superuser=True)
+    viewer = UserFactory(username="canary-viewer", is_staff=True)
+    viewer.user_permissions.set(
+        Permission.objects.filter(
+            codename__in=[f"view_{model._meta.model_name}" for model in admin.site._registry]
+        )
+    )
+    tooling = UserFactory(
+        username="canary-tooling",
+        perms=["endpoints.drive_handover"],
+        view=["endpoints.endpoint", "genesys.oauth2connection"],
+    )
+    for user in (superuser, viewer, tooling):
+        user.set_password(PASSWORD)
+        user.save()
+    token = Token.objects.create(user=tooling, key=token_canary.value)
+
+    handover = HandoverFactory(endpoint=webchat, status="active", agent_name="Alex Agent")
+    HandoverEventFactory(handover=handover)
+    OutboundMessageFactory(handover=handover, last_error="GenesysUnavailable: try again")
+    RelayReplica.objects.create(token=random_text(32), providers="genesys", hostname="relay")
+    OpenMessagingInbox.objects.create(  # a dead letter: the worker skips it
+        settings=om.genesys_om_settings,
+        payload={"id": "m-0", "type": "Text"},
+        attempts=5,
+        last_error="KeyError: 'channel'",
+        dead_at=timezone.now(),
+    )
+    Group.objects.get_or_create(name="Canary reviewers")
+    return World(
+        canaries={
+            c.kind: c
+            for c in (client_secret, webhook_secret, signing_secret, api_key_canary, token_canary)
+        },
+        key=key,
+        token=token,
+        connection=connection,
+        webchat=webchat,
+        om=om,
+        plain=plain,
+        handover=handover,
+        superuser=superuser,
+        viewer=viewer,
+        objects={"channel": channel_row, "api_key": api_key},
+    )
+
+
+@pytest.fixture
+def outputs(world: World, caplog: pytest.LogCaptureFixture) -> Iterator[Outputs]:
+    """The canaries' search; what is logged meanwhile (DEBUG and up) is searched too, by
+    ``finish``."""
+    caplog.set_level(logging.DEBUG)
+    found = world.outputs()
+    with found.logs.capturing():
+        yield found
+
+
+def answer(response: Any) -> bytes:
+    """A response as it goes on the wire: status, headers, cookies and body."""
+    cookies = response.cookies.output().encode() if response.cookies else b""
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    return f"{response.status_code}\n".encode() + response.serialize_headers() + cookies + body
+
+
+def logged_in(username: str) -> Client:
+    """A browser logged in through the admin's login form (axes records it)."""
+    client = Client()
+    response = client.post(
+        reverse("admin:login"), {"username": username, "password": PASSWORD, "next": "/admin/"}
+    )
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    return client
+
+
+def test_the_search_finds_a_canary_in_every_form() -> None:
+    canary = Canary.planted("client secret", escaped=True)
+    for form, needle in canary.needles():
+        found = canary_outputs(canary, b"before " + needle + b" after")
+        assert len(found.leaks) >= 1, form
+    # Inside a longer base64 text, whatever its alignment: HTTP Basic, URL-safe.
+    for prefix in ("", "i", "id", "id:"):
+        encoded = base64.b64encode(f"{prefix}{canary.value}".encode())
+        for text in (encoded, encoded.replace(b"+", b"-").replace(b"/", b"_")):
+            assert canary_outputs(canary, b"Authorization: Basic " + text).leaks, prefix
+    canary_outputs(canary, "nothing secret here").assert_clean()
+
+
+def canary_outputs(canary: Canary, data: bytes | str) -> Outputs:
+    found = Outputs([canary])
+    found.add("text", "a test", data)
+    return found
+
+
+# --- The API -------------------------------------------------------------------------------
+
+
+def api_clients(world: World) -> dict[str, Client]:
+    """Every credential, right and wrong."""
+    prefix = world.key.partition(".")[0]
+    headers = {
+        "anonymous": None,
+        "API key": f"Api-Key {world.key}",
+        "DRF token": f"Token {world.token.key}",
+        "wrong secret of the key": f"Api-Key {prefix}.{random_text(32)}",
+        "unknown key": f"Api-Key {random_text(8)}.{random_text(32)}",
+        "wrong token": f"Token {random_text(40)}",
+        "malformed": f"Api-Key {world.key}\x00",
+    }
+    clients = {}
+    for name, header in headers.items():
+        clients[name] = Client(HTTP_AUTHORIZATION=header) if header else Client()
+    session = Client()
+    session.force_login(world.superuser)
+    clients["admin session"] = session
+    return clients
+
+
+def api_targets(world: World) -> dict[str, list[str]]:
+    """What a path's ``{id}`` is, by its first segment: real objects and a missing one."""
+    return {
+        "endpoints": [
+            str(world.webchat.public_id),
+            str(world.om.public_id),
+            str(world.plain.public_id),
+            str(uuid.uuid4()),
+        ],
+        "handovers": [str(world.handover.public_id), str(uuid.uuid4())],
+        "oauth2-connections": [str(world.connection.pk), "999999"],
+    }
+
+
+#: A body that fails validation, and one that is not JSON at all.
+BAD_BODIES = ['{"user_id": 5, "text": ["x"], "transcript": "no"}', '{"truncated": ']
+
+
+def api_requests(world: World) -> Iterator[tuple[str, str, str | None]]:
+    """Method, URL and body of every operation of the schema, on every target, with every
+    method (the undocumented ones must refuse), OPTIONS and HEAD too; POSTs also with bad
+    bodies."""
+    targets = api_targets(world)
+    for template, _methods in schema_operations().items():
+        kind = template.split("/")[3]
+        urls_ = [template.replace("{id}", target) for target in targets[kind]]
+        if "{id}" not in template:
+            urls_ = [template]
+        for url in urls_:
+            for method in (*METHODS, "OPTIONS", "HEAD"):
+                body = BODIES.get(template, {}) if method in ("POST", "PUT", "PATCH") else None
+                yield method, url, None if body is None else json.dumps(body)
+            for bad in BAD_BODIES:
+                yield "POST", url, bad
+    for name in ("api-schema", "api-docs", "api-redoc"):
+        yield "GET", reverse(name), None
+    yield "GET", "/api/v1/nothing-here/", None
+
+
+def webhook_requests(world: World) -> Iterator[tuple[str, str, bytes, dict[str, str]]]:
+    """Genesys's calls to the Open Messaging webhooks: signed, unsigned, missigned, bad."""
+    om_settings = world.om.genesys_om_settings
+    secret = world.canaries["webhook secret"].value
+    body = json.dumps({"id": "m-1", "type": "Text", "text": "Hi", "channel": {}}).encode()
+    for url in (om_settings.webhook_path(), om_settings.end_webhook_path()):
+        yield "POST", url, body, {"HTTP_X_HUB_SIGNATURE_256": signature(secret, body)}
+        yield "POST", url, body, {}
+        yield "POST", url, body, {"HTTP_X_HUB_SIGNATURE_256": signature("not-the-secret!!", body)}
+        yield "POST", url, b"[1]", {"HTTP_X_HUB_SIGNATURE_256": signature(secret, b"[1]")}
+        yield "POST", url, b"{nope", {"HTTP_X_HUB_SIGNATURE_256": signature(secret, b"{nope")}
+        yield "GET", url, b"", {}
+    end = b'{"conversationId": "unknown"}'
+    yield (
+        "POST",
+        om_settings.end_webhook_path(),
+        end,
+        {"HTTP_X_HUB_SIGNATURE_256": signature(secret, end)},
+    )
+    yield "POST", "/genesys/open-messaging/unknown-token/webhook/", body, {}
+
+
+def test_no_api_answer_shows_a_canary(
+    world: World, outputs: Outputs, caplog: pytest.LogCaptureFixture
+) -> None:
+    clients = api_clients(world)
+    statuses: set[int] = set()
+    answered: set[str] = set()  # the credentials that got a 2xx
+    for method, url, body in api_requests(world):
+        for name, client in clients.items():
+            accepts = ["application/json"]
+            if method in ("GET", "OPTIONS") and name in ("admin session", "API key"):
+                accepts.append("text/html")  # the browsable API's forms
+            for accept in accepts:
+                with transaction.atomic():  # each request's effects are rolled back
+                    response = client.generic(
+                        method, url, body or "", "application/json", HTTP_ACCEPT=accept
+                    )
+                    transaction.set_rollback(True)
+                statuses.add(response.status_code)
+                if 200 <= response.status_code < 300:
+                    answered.add(name)
+                outputs.add("API answer", f"{name} {method} {url} ({accept})", answer(response))
+    webhook = Client()
+    for method, url, body, headers in webhook_requests(world):
+        with transaction.atomic():
+            response = webhook.generic(method, url, body, "application/json", **headers)
+            transaction.set_rollback(True)
+        statuses.add(response.status_code)
+        outputs.add("webhook answer", f"{method} {url}", answer(response))
+    assert {200, 201, 202, 400, 401, 403, 404, 405, 409} <= statuses
+    assert answered == {"API key", "DRF token", "admin session"}
+    outputs.finish(caplog.records)
+
+
+# --- A handover, end to end: the broker, the callbacks, Genesys ----------------------------
+
+
+def om_webhook(to_id: str, message_id: str, **fields: Any) -> bytes:
+    """An Outbound Notification Webhook body, as Genesys sends one."""
+    payload = {
+        "id": message_id,
+        "channel": {
+            "platform": "Open",
+            "type": "Private",
+            "to": {"id": to_id},
+            "from": {"id": "agent-1", "idType": "Opaque", "nickname": "Alex Agent"},
+            "time": "2026-01-15T09:30:00.000Z",
+            "messageId": message_id,
+        },
+        "direction": "Outbound",
+        **fields,
+    }
+    return json.dumps(payload).encode()
+
+
+def test_a_handover_publishes_no_canary(
+    world: World,
+    genesys: Any,
+    channel: Any,
+    outputs: Outputs,
+    caplog: pytest.LogCaptureFixture,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    broker = MemoryBroker(celery_app, outputs)
+    broker.purge()
+    api = Client(HTTP_AUTHORIZATION=f"Api-Key {world.key}")
+    tooling = Client(HTTP_AUTHORIZATION=f"Token {world.token.key}")
+    staff = Client()
+    staff.force_login(world.superuser)
+
+    def call(client: Client, method: str, url: str, body: Any = None, **extra: Any) -> Any:
+        data = body if isinstance(body, bytes) else json.dumps(body) if body else ""
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.generic(method, url, data, "application/json", **extra)
+        outputs.add("API answer", f"{method} {url}", answer(response))
+        broker.run(django_capture_on_commit_callbacks)
+        return response
+
+    start = {
+        "user_id": "u-1",
+        "session_id": "s-1",
+        "profile": {"first_name": "Ada"},
+        "transcript": [{"from": "user", "text": "I need a human", "at": "2026-01-15T09:30:00Z"}],
+    }
+    for endpoint, client in ((world.webchat, api), (world.om, tooling)):
+        started = call(client, "POST", f"/api/v1/endpoints/{endpoint.public_id}/handovers/", start)
+        assert started.status_code == 201, started.content
+        handover = f"/api/v1/handovers/{started.json()['id']}/"
+        for text in ("Hello?", "Anyone there?"):
+            assert call(client, "POST", f"{handover}messages/", {"text": text}).status_code == 202
+        assert call(client, "POST", f"{handover}typing/").status_code == 202
+        call(client, "GET", f"{handover}events/?after=0")
+
+    # Open Messaging: the agent joins, types and answers through the webhook (as Genesys
+    # would call it); the worker records it, the callbacks push it to the channel.
+    om_handover = Handover.objects.get(endpoint=world.om, session_id="s-1")
+    om_settings = world.om.genesys_om_settings
+    to_id = om_handover.genesys_om.from_id
+    secret = world.canaries["webhook secret"].value
+    conversation_id = om_handover.genesys_om.conversation_id
+    assert conversation_id, "the first message creates the Genesys conversation"
+    for body in (
+        om_webhook(to_id, "e-1", type="Event", events=[{"eventType": "Typing"}]),
+        om_webhook(to_id, "m-1", type="Text", text="Alex here, how can I help?"),
+    ):
+        header = {"HTTP_X_HUB_SIGNATURE_256": signature(secret, body)}
+        assert call(Client(), "POST", om_settings.webhook_path(), body, **header).status_code == 200
+    # The dead letter replayed from the admin: handed to the worker again.
+    call(
+        staff,
+        "POST",
+        reverse("admin:genesys_openmessaginginbox_changelist"),
+        f"action=replay&_selected_action={OpenMessagingInbox.objects.first().pk}".encode(),
+        CONTENT_TYPE="application/x-www-form-urlencoded",
+    )
+    end = json.dumps({"conversationId": conversation_id}).encode()
+    header = {"HTTP_X_HUB_SIGNATURE_256": signature(secret, end)}
+    assert call(Client(), "POST", om_settings.end_webhook_path(), end, **header).json() == {
+        "ended": True
+    }
+    # Web chat: the channel ends its handover; staff end another in the admin.
+    webchat_handover = Handover.objects.get(endpoint=world.webchat, session_id="s-1")
+    assert webchat_handover.genesys_webchat.conversation_id, "started in Genesys"
+    deleted = call(api, "DELETE", f"/api/v1/handovers/{webchat_handover.public_id}/")
+    assert deleted.status_code == 200
+    starts = f"/api/v1/endpoints/{world.webchat.public_id}/handovers/"
+    second = call(api, "POST", starts, {**start, "session_id": "s-2"})
+    ended = Handover.objects.get(public_id=second.json()["id"])
+    end_url = reverse("admin:endpoints_handover_end", args=[ended.pk])
+    call(staff, "POST", end_url, b"", CONTENT_TYPE="application/x-www-form-urlencoded")
+    # The beat's periodic tasks publish too.
+    for name in (
+        "endpoints.tasks.relay_sweep_task",
+        "endpoints.tasks.handovers_expire_task",
+        "genesys.tasks.om_inbox_sweep_task",
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            celery_app.tasks[name].apply()
+        broker.run(django_capture_on_commit_callbacks)
+
+    published = set(broker.tasks)
+    for task in (
+        "endpoints.tasks.outbox_send_task",
+        "endpoints.tasks.handover_typing_task",
+        "endpoints.tasks.callbacks_deliver_task",
+        "genesys.tasks.om_webhook_task",
+    ):
+        assert task in published, f"{task} was never published: {broker.tasks}"
+    assert {event["kind"] for event in channel.events()} >= {"agent_message", "ended"}
+    for n, received in enumerate(channel.received):
+        outputs.add("callback", f"callback #{n}", json.dumps(received["headers"]).encode())
+        outputs.add("callback", f"callback #{n}", received["body"])
+    check_what_genesys_received(world, genesys)
+    outputs.finish(caplog.records)
+
+
+def check_what_genesys_received(world: World, genesys: Any) -> None:
+    """Not an output of ours, but worth knowing: Genesys got the client secret in the
+    token request's Authorization header, and no canary anywhere else."""
+    received = world.outputs()
+    token_requests = 0
+    for logged in genesys.requests():
+        headers = dict(logged["headers"])
+        if logged["path"].endswith("/oauth/token"):
+            token_requests += 1
+            headers.pop("Authorization", None)
+            headers.pop("authorization", None)
+        received.add(
+            "request to Genesys",
+            f"{logged['method']} {logged['path']}",
+            {**logged, "headers": headers},
+        )
+    assert token_requests, "no token was requested: the client secret was never used"
+    received.assert_clean()
