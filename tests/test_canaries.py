@@ -2,12 +2,14 @@
 
 A unique client secret, Open Messaging webhook secret, callback signing secret, channel API
 key and DRF token are planted where the portal keeps them. Then the portal is driven as its
-users drive it: every API operation of the schema with each credential (errors too), and
-two handovers end to end. Every output is searched for each canary, in the raw bytes and in
-the encodings a secret could travel in (``tests.canaries``): responses (headers and body),
-log records at DEBUG and what the configured handler writes, raw broker messages,
-callbacks. What the Genesys sandbox receives is not an output: it gets the client secret,
-in the token request's ``Authorization`` header only.
+users drive it: every admin page of every registered model (as a superuser and as a
+view-only staff user, forms posted with errors), every API operation of the schema with
+each credential (errors too), and two handovers end to end. Every output is searched for
+each canary, in the raw bytes and in the encodings a secret could travel in
+(``tests.canaries``): responses (headers and body), log records at DEBUG and what the
+configured handler writes, raw broker messages, callbacks. What the Genesys sandbox
+receives is not an output: it gets the client secret, in the token request's
+``Authorization`` header only.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from typing import Any
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
+from django.core.cache import cache
 from django.db import transaction
+from django.http import HttpRequest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -33,6 +37,7 @@ from endpoints.models import Endpoint, Handover, RelayReplica
 from genesys.models import OAuth2Connection, OpenMessagingInbox
 from genesys.open_messaging import signature
 from handover_portal.celery import app as celery_app
+from tests.admin_forms import endpoint_form, genesys_fields, om_fields
 from tests.api.test_authorization_matrix import BODIES, METHODS, schema_operations
 from tests.canaries import Canary, MemoryBroker, Outputs, random_text
 from tests.conftest import CLIENT_ID
@@ -218,6 +223,165 @@ def canary_outputs(canary: Canary, data: bytes | str) -> Outputs:
     found = Outputs([canary])
     found.add("text", "a test", data)
     return found
+
+
+# --- The admin -----------------------------------------------------------------------------
+
+
+def admin_pages(client: Client, model: type) -> Iterator[str]:
+    """Every page of ``model``: its changelist, add, and the change, history and delete
+    pages of every object it lists (by the links the changelist has)."""
+    info = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+    changelist = reverse(f"{info}_changelist")
+    yield changelist
+    yield reverse(f"{info}_add")
+    response = client.get(changelist)
+    if response.status_code != 200:
+        return
+    for result in response.context["cl"].result_list:
+        change = response.context["cl"].url_for_result(result)
+        yield change
+        yield change.replace("/change/", "/history/")
+        yield change.replace("/change/", "/delete/")
+
+
+def admin_forms(world: World, genesys: Any) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """What is expected ("errors": the form again, "saved", "shown"), URL and data of the
+    POSTs of an administrator: forms with every secret typed in, invalid (they render
+    again) and valid, Test connection, actions and their confirmation pages."""
+    secrets = {kind: canary.value for kind, canary in world.canaries.items()}
+    connection = world.connection
+    connection_add = reverse("admin:genesys_oauth2connection_add")
+    connection_change = reverse("admin:genesys_oauth2connection_change", args=[connection.pk])
+    connection_form = {
+        "name": CONNECTION_NAME,
+        "oauth_url": connection.oauth_url,
+        "client_id": CLIENT_ID,
+        "client_secret": secrets["client secret"],
+        "scope": "",
+    }
+    yield "errors", connection_add, {**connection_form, "name": "Another", "oauth_url": "no"}
+    yield "errors", connection_change, {**connection_form, "client_id": ""}
+    yield "saved", connection_change, connection_form  # in the history from now on
+    om_settings = world.om.genesys_om_settings
+    om_data = endpoint_form(
+        world.om,
+        handover_provider="genesys_om",
+        name=OM_NAME,
+        callback_url=world.om.callback_url,
+        callback_signing_secret=secrets["callback signing secret"],
+        om=om_fields(
+            node_authentication=str(connection.pk),
+            integration_id=str(om_settings.integration_id),
+            queue_id=str(om_settings.queue_id),
+            webhook_secret=secrets["webhook secret"],
+        ),
+    )
+    om_change = reverse("admin:endpoints_endpoint_change", args=[world.om.pk])
+    yield "errors", om_change, {**om_data, "genesys_om_settings-0-queue_id": "not-a-uuid"}
+    yield "errors", om_change, {**om_data, "genesys_om_settings-0-webhook_secret": "short"}
+    yield "saved", om_change, om_data
+    webchat_data = endpoint_form(
+        world.webchat,
+        name=WEBCHAT_NAME,
+        callback_url=world.webchat.callback_url,
+        callback_signing_secret=secrets["callback signing secret"],
+        genesys=genesys_fields(
+            node_authentication=str(connection.pk),
+            organization_id=genesys.organization_id,
+            deployment_id=genesys.deployment_id,
+            queue_id=genesys.queue_id,
+            queue_name=genesys.queue_name,
+        ),
+    )
+    webchat_change = reverse("admin:endpoints_endpoint_change", args=[world.webchat.pk])
+    yield "errors", webchat_change, {**webchat_data, "callback_url": "ftp://nowhere"}
+    yield "saved", webchat_change, webchat_data
+    new_endpoint = endpoint_form(
+        handover_provider="genesys_om",
+        callback_url="http://127.0.0.1/hook",
+        callback_signing_secret=secrets["callback signing secret"],
+        om=om_fields(node_authentication="", webhook_secret=secrets["webhook secret"]),
+    )
+    yield "errors", reverse("admin:endpoints_endpoint_add"), {**new_endpoint, "name": ""}
+    for endpoint in (world.webchat, world.om, world.plain):
+        url = reverse("admin:endpoints_endpoint_test_connection", args=[endpoint.pk])
+        yield "saved", url, {}
+    url = reverse("admin:genesys_oauth2connection_test_connection", args=[connection.pk])
+    yield "saved", url, {}
+    selected = {"_selected_action": [world.webchat.pk, world.om.pk]}
+    url = reverse("admin:endpoints_endpoint_changelist")
+    yield "saved", url, {"action": "test_connection", **selected}
+    key = {"channel": world.objects["channel"].pk, "name": "Another key"}
+    yield "shown", reverse("admin:endpoints_channelapikey_add"), key  # the new key, once
+    for model, model_admin in admin.site._registry.items():
+        if "delete_selected" in model_admin.get_actions(_request(world.superuser)):
+            ids = list(model._default_manager.values_list("pk", flat=True)[:5])
+            url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+            yield "shown", url, {"action": "delete_selected", "_selected_action": ids}
+
+
+def _request(user: Any) -> HttpRequest:
+    request = HttpRequest()
+    request.user = user
+    return request
+
+
+def test_no_admin_page_shows_a_canary(
+    world: World, genesys: Any, outputs: Outputs, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A failed login first, with a canary pasted as the password (axes records attempts).
+    client = Client()
+    client.post(
+        reverse("admin:login"),
+        {"username": "canary-nobody", "password": world.canaries["client secret"].value},
+    )
+    superuser, viewer = logged_in("canary-admin"), logged_in("canary-viewer")
+    for model in admin.site._registry:
+        assert model._default_manager.exists(), f"plant a {model._meta.label} to see its pages"
+
+    for expected, url, data in admin_forms(world, genesys):
+        response = superuser.post(url, data, follow=True)
+        assert response.status_code == 200, (url, response.status_code)
+        shown = {"errors": b"errornote" in response.content, "saved": bool(response.redirect_chain)}
+        assert shown.get(expected, True), (expected, url, response.content.decode()[-3000:])
+        outputs.add("admin page", f"POST {url} ({expected})", answer(response))
+        for hop, _status in response.redirect_chain:
+            outputs.add("admin redirect", hop, hop)
+    # A Genesys that refuses the secret: Test connection says so.
+    genesys.put_client(CLIENT_ID, client_secret="another-secret-entirely")
+    cache.clear()
+    url = reverse("admin:genesys_oauth2connection_test_connection", args=[world.connection.pk])
+    outputs.add("admin page", f"POST {url} (refused)", answer(superuser.post(url, follow=True)))
+
+    pages = [("superuser", superuser), ("viewer", viewer)]
+    statuses = []
+    for who, client in pages:
+        for url in (reverse("admin:index"), *app_indexes()):
+            outputs.add("admin page", f"{who} GET {url}", answer(client.get(url)))
+        for model in admin.site._registry:
+            for url in admin_pages(client, model):
+                response = client.get(url)
+                statuses.append(response.status_code)
+                outputs.add("admin page", f"{who} GET {url}", answer(response))
+        for url in autocompletes():
+            outputs.add("admin page", f"{who} GET {url}", answer(client.get(url)))
+        # Posting a change: refused to the viewer, a form with errors for the superuser.
+        url = reverse("admin:genesys_oauth2connection_change", args=[world.connection.pk])
+        response = client.post(url, {"client_secret": world.canaries["client secret"].value})
+        outputs.add("admin page", f"{who} POST {url}", answer(response))
+    assert statuses.count(200) > len(admin.site._registry) * 4  # pages were really shown
+    outputs.finish(caplog.records)
+
+
+def app_indexes() -> list[str]:
+    labels = sorted({model._meta.app_label for model in admin.site._registry})
+    return [reverse("admin:app_list", args=[label]) for label in labels]
+
+
+def autocompletes() -> list[str]:
+    url = reverse("admin:autocomplete")
+    return [f"{url}?app_label=endpoints&model_name=channel&field_name=endpoints&term=Canary"]
 
 
 # --- The API -------------------------------------------------------------------------------
