@@ -4,12 +4,12 @@ A unique client secret, Open Messaging webhook secret, callback signing secret, 
 key and DRF token are planted where the portal keeps them. Then the portal is driven as its
 users drive it: every admin page of every registered model (as a superuser and as a
 view-only staff user, forms posted with errors), every API operation of the schema with
-each credential (errors too), and two handovers end to end. Every output is searched for
-each canary, in the raw bytes and in the encodings a secret could travel in
-(``tests.canaries``): responses (headers and body), log records at DEBUG and what the
-configured handler writes, raw broker messages, callbacks. What the Genesys sandbox
-receives is not an output: it gets the client secret, in the token request's
-``Authorization`` header only.
+each credential (errors too), two handovers end to end, and crashes (the DEBUG page, the
+error report text, the admins' e-mail). Every output is searched for each canary, in the
+raw bytes and in the encodings a secret could travel in (``tests.canaries``): responses
+(headers and body), log records at DEBUG and what the configured handler writes, raw
+broker messages, callbacks, e-mails. What the Genesys sandbox receives is not an output:
+it gets the client secret, in the token request's ``Authorization`` header only.
 """
 
 from __future__ import annotations
@@ -17,25 +17,34 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import requests
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
+from django.core import mail
 from django.core.cache import cache
+from django.core.signals import got_request_exception
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.test import Client
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.log import AdminEmailHandler
+from django.views.debug import get_exception_reporter_class
 from rest_framework.authtoken.models import Token
 
+from endpoints import callbacks
 from endpoints.models import Endpoint, Handover, RelayReplica
-from genesys.models import OAuth2Connection, OpenMessagingInbox
+from genesys import tokens
+from genesys.models import OAuth2Connection, OpenMessagingInbox, OpenMessagingSettings
 from genesys.open_messaging import signature
+from handover_portal import urls
 from handover_portal.celery import app as celery_app
 from tests.admin_forms import endpoint_form, genesys_fields, om_fields
 from tests.api.test_authorization_matrix import BODIES, METHODS, schema_operations
@@ -642,3 +651,146 @@ def check_what_genesys_received(world: World, genesys: Any) -> None:
         )
     assert token_requests, "no token was requested: the client secret was never used"
     received.assert_clean()
+
+
+# --- Crashes: the DEBUG page, the error report, the admins' e-mail -------------------------
+
+
+def crash_holding_secrets(request: HttpRequest) -> HttpResponse:
+    """Fails holding every canary, in locals named as the portal's own code names them."""
+    connection = OAuth2Connection.objects.get(name=CONNECTION_NAME)
+    auth = tokens.basic_credentials(connection)
+    secret = connection.client_secret
+    om_settings = OpenMessagingSettings.objects.select_related("endpoint").get(
+        endpoint__name=OM_NAME
+    )
+    webhook_secret = om_settings.webhook_secret
+    signing_secret = om_settings.endpoint.callback_signing_secret
+    signed = callbacks.sign(signing_secret, "0", b"{}")
+    headers = {"Authorization": request.headers.get("Authorization", "")}
+    data = {"grant_type": "client_credentials", "client_secret": secret}
+    steps = len(auth) + len(webhook_secret) + len(signed) + len(headers) + len(data)
+    raise RuntimeError(f"{connection.name}: failed after {steps} steps")
+
+
+urlpatterns = [path("canary/crash/", crash_holding_secrets), *urls.urlpatterns]
+handler400 = urls.handler400
+handler403 = urls.handler403
+handler404 = urls.handler404
+handler500 = urls.handler500
+
+
+def broken_pool(self: Any, request: Any, **kwargs: Any) -> Any:
+    """``HTTPAdapter.send`` of a connection pool that breaks: an error nobody expects,
+    deep in a Genesys call."""
+    raise RuntimeError("the connection pool is broken")
+
+
+def crashes(world: World) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+    """A name, method, URL and request of each crash: the planted view (with each
+    credential), a Genesys call failing deep in a real API view and in an admin view, and a
+    secret saved while the encryption keys are broken."""
+    for credential in (f"Api-Key {world.key}", f"Token {world.token.key}"):
+        yield "planted view", "GET", "/canary/crash/", {"HTTP_AUTHORIZATION": credential}
+    availability = f"/api/v1/endpoints/{world.webchat.public_id}/agent-availability/"
+    yield "broken pool", "GET", availability, {"HTTP_AUTHORIZATION": f"Api-Key {world.key}"}
+    url = reverse("admin:genesys_oauth2connection_test_connection", args=[world.connection.pk])
+    yield "broken pool (admin)", "POST", url, {"session": True}
+    yield (
+        "broken keys (admin)",
+        "POST",
+        reverse("admin:genesys_oauth2connection_add"),
+        {
+            "session": True,
+            "data": {
+                "name": "Saved while the keys are broken",
+                "oauth_url": world.connection.oauth_url,
+                "client_id": CLIENT_ID,
+                "client_secret": world.canaries["client secret"].value,
+                "scope": "",
+            },
+        },
+    )
+
+
+@pytest.fixture
+def crash(world: World, settings: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Run one crash (``crashes``): the response, and what Django's handler caught (the
+    request and ``exc_info``, whose traceback starts there: no frame of the test)."""
+    settings.ROOT_URLCONF = __name__
+    # Settings holding canaries, under names like a secret's and inside a URL.
+    settings.GENESYS_CLIENT_SECRET = world.canaries["client secret"].value
+    settings.CELERY_BROKER_URL = f"redis://:{world.key.partition('.')[2]}@redis.example:6379/0"
+    settings.CALLBACK_SIGNING_SECRETS = {"default": world.canaries["callback signing secret"].value}
+
+    def run(name: str, method: str, url: str, request: dict[str, Any]) -> Any:
+        browser = Client(raise_request_exception=False)
+        if request.get("session"):
+            browser.force_login(world.superuser)
+        extra = {k: v for k, v in request.items() if k.startswith("HTTP_")}
+        caught: list[tuple[HttpRequest, Any]] = []
+
+        def catch(sender: Any, request: HttpRequest, **kwargs: Any) -> None:
+            caught.append((request, sys.exc_info()))
+
+        keys = settings.FIELD_ENCRYPTION_KEYS
+        got_request_exception.connect(catch)
+        try:
+            with monkeypatch.context() as patch:
+                if name.startswith("broken pool"):
+                    patch.setattr(requests.adapters.HTTPAdapter, "send", broken_pool)
+                    cache.clear()  # the token request too, with the client secret in hand
+                if name.startswith("broken keys"):
+                    settings.FIELD_ENCRYPTION_KEYS = ["not-a-fernet-key"]
+                if method == "GET":
+                    response = browser.get(url, **extra)
+                else:
+                    response = browser.post(url, request.get("data", {}), **extra)
+        finally:
+            got_request_exception.disconnect(catch)
+            settings.FIELD_ENCRYPTION_KEYS = keys
+            cache.clear()
+        assert response.status_code == 500, (name, response.status_code)
+        assert len(caught) == 1, f"{name}: {len(caught)} exceptions caught"
+        return response, caught[0]
+
+    return run
+
+
+def test_no_error_report_shows_a_canary(
+    world: World, crash: Any, settings: Any, outputs: Outputs, caplog: pytest.LogCaptureFixture
+) -> None:
+    # DEBUG: Django's technical 500 page.
+    settings.DEBUG = True
+    for name, method, url, request in crashes(world):
+        response, _caught = crash(name, method, url, request)
+        assert b"Traceback" in response.content, name  # the technical page
+        outputs.add("DEBUG page", f"{name}: {method} {url}", answer(response))
+    response = Client().get("/admin/nothing-here/")  # the technical 404 page
+    outputs.add("DEBUG page", "404", answer(response))
+
+    # Production: the error report (text and page, with the request and without), the
+    # exception itself, and the e-mail to the admins.
+    settings.DEBUG = False
+    settings.ADMINS = [("Operations", "ops@example.com")]
+    mail_admins = AdminEmailHandler(include_html=True)
+    logging.getLogger("django.request").addHandler(mail_admins)
+    try:
+        for name, method, url, request in crashes(world):
+            _response, (caught_request, exc_info) = crash(name, method, url, request)
+            reporter = get_exception_reporter_class(caught_request)
+            for shown_request in (caught_request, None):
+                report = reporter(shown_request, *exc_info, is_email=True)
+                outputs.add("error report", f"{name}: text", report.get_traceback_text())
+                outputs.add("error report", f"{name}: page", report.get_traceback_html())
+            error = exc_info[1]
+            outputs.add("exception", f"{name}: {type(error).__name__}", repr(error) + str(error))
+    finally:
+        logging.getLogger("django.request").removeHandler(mail_admins)
+    assert len(mail.outbox) == len(list(crashes(world)))
+    for message in mail.outbox:
+        outputs.add("e-mail", message.subject, message.subject + message.body)
+        for content, _type in message.alternatives:
+            outputs.add("e-mail", f"{message.subject} (HTML)", content)
+        outputs.add("e-mail", f"{message.subject} (as sent)", message.message().as_bytes())
+    outputs.finish(caplog.records)
