@@ -34,15 +34,36 @@ class StoredSecret:
         return "StoredSecret(…)"
 
 
+class SecretText(str):
+    """A secret's plaintext: the text itself to every use, but not to ``repr``.
+
+    What shows a value by its ``repr`` (the locals of a traceback on Django's DEBUG page,
+    in the error report and the admins' e-mail; ``%r`` in a log message) shows
+    ``SecretText(…)``, whatever the variable is called: the frames that save a secret or
+    send it hold it as ``value`` or ``plaintext``, names no filter knows to hide. Text made
+    from it (an f-string, a header) is a plain ``str`` again.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "SecretText(…)"
+
+
+def _secret_text(value: Any) -> Any:
+    return SecretText(value) if isinstance(value, str) and value else value
+
+
 class EncryptedFieldDescriptor(DeferredAttribute):
     """Decrypts on read; the instance keeps the ciphertext until a new value is assigned.
 
     A data descriptor (it has ``__set__``), so reads pass through it even though the
-    value lives in the instance's ``__dict__``.
+    value lives in the instance's ``__dict__``. The plaintext, assigned or decrypted, is a
+    ``SecretText``.
     """
 
     def __set__(self, instance: models.Model, value: Any) -> None:
-        instance.__dict__[self.field.attname] = value
+        instance.__dict__[self.field.attname] = _secret_text(value)
 
     def __get__(self, instance: models.Model | None, cls: type | None = None) -> Any:
         if instance is None:
@@ -51,7 +72,7 @@ class EncryptedFieldDescriptor(DeferredAttribute):
         if not isinstance(value, StoredSecret):
             return value
         try:
-            return crypto.decrypt(value.token)
+            return SecretText(crypto.decrypt(value.token))
         except crypto.InvalidToken:
             raise SecretUnreadable(
                 f"Cannot read {instance._meta.label}.{self.field.name} of row pk={instance.pk}: "

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
-from rest_framework.authtoken.models import TokenProxy
+from rest_framework.authtoken.models import Token, TokenProxy
+
+
+def _named_by_user(token: Token) -> str:
+    return _("Token of %(user)s") % {"user": token.user}
 
 
 class StaffToken(TokenProxy):
@@ -19,5 +23,10 @@ class StaffToken(TokenProxy):
         verbose_name = _("staff API token")
         verbose_name_plural = _("staff API tokens")
 
-    def __str__(self) -> str:
-        return _("Token of %(user)s") % {"user": self.user}
+    __str__ = _named_by_user
+
+
+# DRF's own model too: whatever shows a token by ``str`` or ``repr`` shows its key otherwise,
+# such as the admin's delete confirmation of a user, which lists the token going with it, or
+# a traceback's locals.
+Token.__str__ = _named_by_user  # type: ignore[method-assign]

@@ -52,3 +52,11 @@ def test_tokens_are_not_added_or_changed_in_the_admin(admin_client, token):
 
 def test_drfs_own_token_admin_is_gone(admin_client, token):
     assert b"/admin/authtoken/" not in admin_client.get(reverse("admin:index")).content
+
+
+def test_deleting_a_user_lists_their_token_by_user_not_by_key(admin_client, token):
+    delete = reverse("admin:auth_user_delete", args=[token.user_id])
+    html = admin_client.get(delete).content.decode()
+    assert "Token of deploy-bot" in html  # the token that goes with the user
+    assert token.key not in html
+    assert token.key not in repr(token)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pprint import pformat
+
 import pytest
 from django.core.exceptions import FieldError
 from django.db import connection
@@ -95,3 +97,15 @@ def test_repr_of_the_stored_value_shows_no_ciphertext():
     loaded = OAuth2Connection.objects.get(pk=OAuth2ConnectionFactory().pk)
     stored = loaded.__dict__["client_secret"]
     assert repr(stored) == "StoredSecret(…)"
+
+
+def test_the_plaintext_is_itself_except_to_repr():
+    assigned = OAuth2ConnectionFactory()
+    loaded = OAuth2Connection.objects.get(pk=assigned.pk)
+    for secret in (assigned.client_secret, loaded.client_secret):
+        assert secret == CLIENT_SECRET
+        assert secret.encode() == CLIENT_SECRET.encode()
+        assert f"{secret}" == str(secret) == CLIENT_SECRET
+        # What a traceback's locals show (``pprint``), whatever the variable is called.
+        assert repr(secret) == "SecretText(…)"
+        assert CLIENT_SECRET not in pformat({"value": secret, "values": [secret]})
