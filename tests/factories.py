@@ -115,6 +115,7 @@ class HandoverEventFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = HandoverEvent
+        skip_postgeneration_save = True  # the hook updates the handover, not the event
 
     handover = factory.SubFactory(HandoverFactory)
     kind = EventKind.AGENT_MESSAGE
