@@ -64,6 +64,7 @@ class ChannelAdmin(admin.ModelAdmin):
                 endpoint_count=Count("endpoints", distinct=True),
                 key_count=Count("api_keys", distinct=True),
             )
+            .order_by("name")  # Meta.ordering does not survive the GROUP BY
         )
 
     @admin.display(description=_("endpoints"), ordering="endpoint_count")

@@ -149,3 +149,16 @@ def test_the_channel_list_costs_the_same_queries_for_1_or_20_channels(
 
 def test_the_librarys_own_key_model_is_not_in_the_admin(admin_client):
     assert b"/admin/rest_framework_api_key/" not in admin_client.get(reverse("admin:index")).content
+
+
+def test_the_channel_autocomplete_of_the_key_form_is_ordered(admin_client) -> None:
+    from endpoints.models import Channel
+
+    for name in ("Zeta bot", "Alpha bot"):
+        Channel.objects.create(name=name)
+    response = admin_client.get(
+        "/admin/autocomplete/",
+        {"app_label": "endpoints", "model_name": "channelapikey", "field_name": "channel"},
+    )
+    assert response.status_code == 200
+    assert [result["text"] for result in response.json()["results"]] == ["Alpha bot", "Zeta bot"]
