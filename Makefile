@@ -25,7 +25,7 @@ run: $(VENV)/.installed $(DEV_ENV)
 	$(APP) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho --procfile Procfile.dev start
 
 sandbox: $(VENV)/.installed $(DEV_ENV)
-	$(APP) $(BIN)/python manage.py genesys_sandbox --port $(SANDBOX_PORT)
+	$(APP) $(BIN)/python -m genesys_sandbox --port $(SANDBOX_PORT)
 
 test: $(VENV)/.installed $(DEV_ENV) browser
 	$(BIN)/ruff check .

@@ -58,9 +58,9 @@ def main() -> int:
     from django.utils import timezone
     from rest_framework.test import APIClient
 
-    from endpoints.expiry import handovers_expire
+    from endpoints.handovers.expiry import handovers_expire
+    from endpoints.handovers.services import handover_event_record, reset_idle_clock
     from endpoints.models import Handover
-    from endpoints.services import handover_event_record, reset_idle_clock
     from handover_portal.celery import app
     from tests.factories import GenesysSettingsFactory, HandoverFactory, TokenFactory, UserFactory
 

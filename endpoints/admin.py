@@ -393,4 +393,6 @@ class EndpointAdmin(SecretFormAdminMixin, TestConnectionMixin, admin.ModelAdmin)
 
 # The handover sessions, relay replicas, channels and staff tokens admins live in their
 # own modules; importing them registers them.
-from endpoints import admin_channels, admin_handovers, admin_relay, admin_tokens  # noqa: E402, F401
+from endpoints import admin_channels, admin_tokens  # noqa: E402, F401
+from endpoints.handovers import admin as handovers_admin  # noqa: E402, F401
+from endpoints.handovers import admin_relay  # noqa: E402, F401

@@ -10,3 +10,4 @@ class EndpointsConfig(AppConfig):
 
     def ready(self) -> None:
         from endpoints import checks  # noqa: F401 (registers the system checks)
+        from endpoints.handovers import retention, tasks  # noqa: F401 (registers the tasks)

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from django.db import models
     from rest_framework.serializers import Serializer
 
+    from endpoints.handovers.transports import HandoverTransport
     from endpoints.models import Endpoint
-    from endpoints.transports import HandoverTransport
 
 NO_PROVIDER = "none"
 DEFAULT_SESSION_DURATION_MINUTES = 20
@@ -78,7 +78,8 @@ class HandoverProvider:
     #: the key ``id``. ``None``: the API shows no settings for this provider.
     api_serializer: ClassVar[str | None] = None
 
-    #: Dotted path of the ``endpoints.transports.HandoverTransport`` that relays handovers.
+    #: Dotted path of the ``endpoints.handovers.transports.HandoverTransport`` that relays
+    #: handovers.
     transport: ClassVar[str | None] = None
 
     def get_transport(self) -> HandoverTransport:

@@ -30,7 +30,7 @@ from genesys.models import (
     OpenMessagingInbox,
     OpenMessagingSettings,
 )
-from genesys.tasks import om_webhook_task
+from genesys.open_messaging.tasks import om_webhook_task
 
 
 class GenesysSettingsInline(ProviderSettingsInline):

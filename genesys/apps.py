@@ -11,6 +11,7 @@ class GenesysConfig(AppConfig):
     def ready(self) -> None:
         from endpoints.rotation import register_cached_secrets
         from genesys import checks  # noqa: F401 (registers the system checks)
-        from genesys.tokens import cached_token_keys
+        from genesys.open_messaging import tasks  # noqa: F401 (registers the tasks)
+        from genesys.platform.tokens import cached_token_keys
 
         register_cached_secrets(cached_token_keys)

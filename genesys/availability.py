@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from endpoints.models import Endpoint
 from endpoints.providers import AgentAvailability
-from genesys import errors
-from genesys.caching import get_or_compute
-from genesys.client import GenesysClient
 from genesys.models import GenesysQueueSettings
+from genesys.platform import errors
+from genesys.platform.caching import get_or_compute
+from genesys.platform.client import GenesysClient
 
 logger = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ from urllib.parse import quote
 from endpoints.fields import has_secret
 from endpoints.models import Endpoint
 from endpoints.providers import Finding
-from genesys import errors, tokens
 from genesys.availability import fetch_agent_availability, settings_of
-from genesys.client import GenesysClient
 from genesys.models import GenesysQueueSettings, OAuth2Connection, OpenMessagingSettings
+from genesys.platform import errors, tokens
+from genesys.platform.client import GenesysClient
 
 
 def connection_findings(connection: OAuth2Connection) -> list[Finding]:
@@ -102,7 +102,7 @@ def _queue_finding(genesys_settings: GenesysQueueSettings) -> Finding:
 def om_endpoint_findings(endpoint: Endpoint) -> list[Finding]:
     """Open Messaging: token, the integration and its webhook URL, the OAuth client's
     permissions, queue, availability."""
-    from genesys import open_messaging
+    from genesys.open_messaging import client as open_messaging
 
     try:
         om_settings = settings_of(endpoint)

@@ -12,7 +12,6 @@ from django.utils.translation import gettext_lazy as _
 
 from endpoints.forms import WriteOnlySecretField, WriteOnlySecretsMixin
 from endpoints.validators import PrintableAsciiValidator
-from genesys import regions
 from genesys.models import (
     GENESYS_SETTINGS_FIELDS,
     OPEN_MESSAGING_FIELDS,
@@ -22,6 +21,7 @@ from genesys.models import (
     OAuth2Connection,
     OpenMessagingSettings,
 )
+from genesys.platform import regions
 
 UUID_EXAMPLE = "0f4e6f4c-6a1e-4f3c-9a8d-3d2b7e5c1a90"
 INVALID_UUID = _("Enter a valid ID: a UUID such as %(example)s.") % {"example": UUID_EXAMPLE}
@@ -206,7 +206,7 @@ class OpenMessagingSettingsForm(WriteOnlySecretsMixin, forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from genesys.open_messaging import REQUIRED_PERMISSIONS
+        from genesys.open_messaging.client import REQUIRED_PERMISSIONS
 
         duration = self.fields["session_duration_minutes"]
         duration.widget.attrs.update({"min": 1, "max": SESSION_DURATION_MAX, "step": 1})

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from endpoints.fields import EncryptedTextField
 from endpoints.models import Endpoint
 from endpoints.validators import reject_control_characters
-from genesys import regions
+from genesys.platform import regions
 
 SESSION_DURATION_DEFAULT = 20
 SESSION_DURATION_MAX = 1440

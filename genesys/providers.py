@@ -17,7 +17,7 @@ class GenesysCloudProvider(HandoverProvider):
     label = "Genesys Cloud"
     settings_model = "genesys.GenesysSettings"
     admin_inline = "genesys.admin.GenesysSettingsInline"
-    transport = "genesys.transport.WebChatTransport"
+    transport = "genesys.webchat.transport.WebChatTransport"
     api_serializer = "genesys.api.serializers.GenesysSettingsSerializer"
 
     def handover_refusal(self, endpoint: Endpoint) -> str | None:
@@ -41,7 +41,7 @@ class GenesysOpenMessagingProvider(HandoverProvider):
     label = "Genesys Cloud Open Messaging"
     settings_model = "genesys.OpenMessagingSettings"
     admin_inline = "genesys.admin.OpenMessagingSettingsInline"
-    transport = "genesys.om_transport.OpenMessagingTransport"
+    transport = "genesys.open_messaging.transport.OpenMessagingTransport"
     api_serializer = "genesys.api.serializers.OpenMessagingSettingsSerializer"
 
     def handover_refusal(self, endpoint: Endpoint) -> str | None:

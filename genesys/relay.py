@@ -1,9 +1,9 @@
 """The Genesys relay: one asyncio loop holding the event stream of every open Genesys web chat
 handover it owns, and one Notifications API channel per OAuth connection for the open Open
-Messaging handovers it owns (``genesys.notifications``: agents joining and leaving, the end
-of the conversation).
+Messaging handovers it owns (``genesys.open_messaging.notifications``: agents joining and
+leaving, the end of the conversation).
 
-Every ``poll_seconds`` it asks ``endpoints.relay_ownership`` which handovers it owns (its
+Every ``poll_seconds`` it asks ``endpoints.handovers.relay_ownership`` which handovers it owns (its
 share, when several replicas run) and starts or stops their streams and topics; each agent
 event is recorded once (the database deduplicates by Genesys message id) and its callback
 delivery handed to Celery. ``genesys_relay`` runs it until stopped.
@@ -21,18 +21,22 @@ from collections.abc import Callable, Collection
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 
-from endpoints import relay_ownership
 from endpoints.fields import SecretUnreadable
+from endpoints.handovers import relay_ownership
+from endpoints.handovers.relay_threads import BlockingPool
 from endpoints.models import Handover, HandoverStatus
-from endpoints.relay_threads import BlockingPool
-from genesys.event_stream import StreamSupervisor
 from genesys.models import OAuth2Connection
-from genesys.notifications import NotificationsSupervisor
-from genesys.om_transport import end_abandoned, record_participants, watched_conversations
+from genesys.open_messaging.notifications import NotificationsSupervisor
+from genesys.open_messaging.transport import (
+    end_abandoned,
+    record_participants,
+    watched_conversations,
+)
+from genesys.platform.regions import Region
 from genesys.providers import GenesysCloudProvider, GenesysOpenMessagingProvider
-from genesys.regions import Region
-from genesys.transport import record_stream_event, session_of
-from genesys.webchat import WebChatSession
+from genesys.webchat.client import WebChatSession
+from genesys.webchat.event_stream import StreamSupervisor
+from genesys.webchat.transport import record_stream_event, session_of
 
 logger = logging.getLogger("genesys.relay")
 
@@ -107,7 +111,7 @@ def wanted_streams(
 class GenesysRelay:
     """The relay loop; ``run(stop)`` holds streams and channels until ``stop`` is set.
 
-    Each poll asks ``endpoints.relay_ownership`` which handovers this replica owns (its
+    Each poll asks ``endpoints.handovers.relay_ownership`` which handovers this replica owns (its
     fair share of the open Genesys handovers) and holds streams and notification topics for
     those only; replicas of the relay so divide the work. A replica that could not poll for
     a whole lease lets everything go (another replica has taken it over by then); on a clean

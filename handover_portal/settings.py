@@ -199,7 +199,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_TIME_LIMIT = 300
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-    # Longer than any task time limit plus the longest countdown (endpoints.tasks caps
+    # Longer than any task time limit plus the longest countdown (endpoints.handovers.tasks caps
     # countdowns at 600 s), so Redis never hands a running or waiting task to a second worker.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -229,8 +229,6 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
 }
-# Task modules other than the apps' `tasks` (which autodiscover_tasks finds).
-CELERY_IMPORTS = ["endpoints.retention"]
 # Ended handovers (with their events, outbox and provider rows) are deleted this many days
 # after they ended; 0 keeps them forever.
 HANDOVER_RETENTION_DAYS = env.int("HANDOVER_RETENTION_DAYS", default=90)
@@ -350,7 +348,7 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "security.error_reports.SafeExceptionReporte
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 # Every handler masks secrets (security.redaction): URL passwords, Authorization values, and
-# the Open Messaging webhook token, which is part of its URLs (genesys/urls.py).
+# the Open Messaging webhook token, which is part of its URLs (genesys/open_messaging/urls.py).
 LOG_SECRET_PATHS = ["/genesys/open-messaging/"]
 LOGGING = {
     "version": 1,

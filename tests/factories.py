@@ -132,7 +132,7 @@ class HandoverEventFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def firsts(self, create: bool, extracted: object, **kwargs: object) -> None:
         """Keep the handover's first join and reply times, as ``handover_event_record`` does."""
-        from endpoints.services import FIRSTS
+        from endpoints.handovers.services import FIRSTS
 
         column = FIRSTS.get(self.kind)
         if create and column:

@@ -1,6 +1,6 @@
 """``SandboxServer``: the Genesys Cloud sandbox as a real process, for any test suite.
 
-The ``sandbox_server`` session fixture (``tests/conftest.py``) starts ``python manage.py
+The ``sandbox_server`` session fixture (``tests/conftest.py``) starts ``python -m
 genesys_sandbox`` once; the ``sandbox`` fixture resets its world before each test.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 
 import requests
 
-from genesys.sandbox.open_messaging_models import DEMO_OPEN_INTEGRATION_ID
-from genesys.sandbox.state import (
+from genesys_sandbox.open_messaging_models import DEMO_OPEN_INTEGRATION_ID
+from genesys_sandbox.state import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     DEMO_DEPLOYMENT_ID,
@@ -60,7 +60,7 @@ class SandboxServer:
     def start(self) -> SandboxServer:
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "genesys_sandbox", "--port", str(self.port)],
+            [sys.executable, "-m", "genesys_sandbox", "--port", str(self.port)],
             cwd=PROJECT_DIR,
             env=os.environ.copy(),
             stdout=log,

@@ -39,11 +39,11 @@ from django.utils.log import AdminEmailHandler
 from django.views.debug import get_exception_reporter_class
 from rest_framework.authtoken.models import Token
 
-from endpoints import callbacks
+from endpoints.handovers import callbacks
 from endpoints.models import Endpoint, Handover, RelayReplica
-from genesys import tokens
 from genesys.models import OAuth2Connection, OpenMessagingInbox, OpenMessagingSettings
-from genesys.open_messaging import signature
+from genesys.open_messaging.client import signature
+from genesys.platform import tokens
 from handover_portal import urls
 from handover_portal.celery import app as celery_app
 from tests.admin_forms import endpoint_form, genesys_fields, om_fields

@@ -3,9 +3,9 @@ from __future__ import annotations
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from endpoints.api.handover_views import HandoverStartView, HandoverViewSet
 from endpoints.api.metrics import EndpointMetricsView
 from endpoints.api.views import EndpointViewSet
+from endpoints.handovers.api.views import HandoverStartView, HandoverViewSet
 
 router = SimpleRouter(use_regex_path=False)
 router.register("endpoints", EndpointViewSet, basename="endpoint")

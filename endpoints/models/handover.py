@@ -108,7 +108,7 @@ class Handover(models.Model):
     callback_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
     #: The relay replica (``RelayReplica.token``) that holds this handover's provider
     #: connection (an event stream, a notification topic) while ``relay_lease_until`` is in
-    #: the future (``endpoints.relay_ownership``).
+    #: the future (``endpoints.handovers.relay_ownership``).
     relay_owner = models.CharField(max_length=32, blank=True, editable=False)
     relay_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
 

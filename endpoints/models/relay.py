@@ -11,7 +11,7 @@ class RelayReplica(models.Model):
     """One running relay process (``genesys_relay``), known by a random token.
 
     It heartbeats every poll; a replica whose heartbeat is older than the ownership lease
-    counts as dead, and its handovers are taken over (``endpoints.relay_ownership``).
+    counts as dead, and its handovers are taken over (``endpoints.handovers.relay_ownership``).
     Replicas of the same ``providers`` divide those providers' handovers between them (a
     relay of other providers takes no share of them). Host name and process id are only
     there for the admin and the logs.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from endpoints.handovers.services import handover_end, handover_event_record
 from endpoints.models import EndReason, EventKind, HandoverStatus
-from endpoints.services import handover_end, handover_event_record
 from tests.factories import HandoverFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 import requests
 
+from endpoints.handovers.services import handover_end, handover_message_add, handover_start
 from endpoints.models import Handover, HandoverEvent
-from endpoints.services import handover_end, handover_message_add, handover_start
 from genesys.models import OpenMessagingConversation
-from genesys.open_messaging import SIGNATURE_HEADER, signature
+from genesys.open_messaging.client import SIGNATURE_HEADER, signature
 from tests.conftest import CLIENT_ID
 from tests.e2e.conftest import Stack, wait_for
 from tests.factories import WEBHOOK_SECRET, OAuth2ConnectionFactory, OpenMessagingSettingsFactory
@@ -285,7 +285,7 @@ def test_expiry_ends_it_and_disconnects_the_customer(e2e, sandbox, om_settings):
 
     from django.utils import timezone
 
-    from endpoints import tasks
+    from endpoints.handovers import tasks
 
     handover = start(om_settings)
     handover_message_add(handover=handover, text="hello")

@@ -10,10 +10,10 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from endpoints import tasks
-from endpoints.callbacks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from endpoints.handovers import tasks
+from endpoints.handovers.callbacks import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from endpoints.handovers.services import handover_message_add, handover_start
 from endpoints.models import Handover, OutboundMessage
-from endpoints.services import handover_message_add, handover_start
 from tests.conftest import CLIENT_ID
 from tests.e2e.conftest import Stack, wait_for
 from tests.factories import (

@@ -10,8 +10,8 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
+from endpoints.handovers.services import handover_event_record
 from endpoints.models import EventKind, Handover, HandoverStatus
-from endpoints.services import handover_event_record
 from security.sessions import LAST_SEEN_KEY
 from tests.factories import HandoverEventFactory, HandoverFactory, UserFactory
 

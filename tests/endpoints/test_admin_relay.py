@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from endpoints import relay_ownership
+from endpoints.handovers import relay_ownership
 from endpoints.models import RelayReplica
 from tests.factories import HandoverFactory
 

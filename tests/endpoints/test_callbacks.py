@@ -6,9 +6,15 @@ import logging
 
 import pytest
 
-from endpoints.callbacks import SIGNATURE_HEADER, TIMESTAMP_HEADER, callbacks_deliver, sign, verify
+from endpoints.handovers.callbacks import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    callbacks_deliver,
+    sign,
+    verify,
+)
+from endpoints.handovers.services import handover_event_record
 from endpoints.models import HandoverEvent
-from endpoints.services import handover_event_record
 from tests.factories import HandoverFactory
 
 pytestmark = pytest.mark.django_db
@@ -109,7 +115,7 @@ def test_the_signing_secret_is_encrypted_and_never_logged(channel, handover, cap
 def test_a_worker_whose_lease_was_taken_over_posts_nothing_more(channel, handover):
     from django.utils import timezone
 
-    from endpoints import callbacks, leases
+    from endpoints.handovers import callbacks, leases
     from endpoints.models import Handover
 
     record(handover, "hello")
@@ -131,7 +137,7 @@ def test_an_unexpected_error_counts_as_a_delivery_attempt(channel, handover, set
     def broken(endpoint, event):
         raise TypeError(f"not {SIGNING_SECRET}")
 
-    monkeypatch.setattr("endpoints.callbacks._post", broken)
+    monkeypatch.setattr("endpoints.handovers.callbacks._post", broken)
     record(handover, "hello")
     for _ in range(10):
         if callbacks_deliver(handover.pk) is None:

@@ -17,13 +17,13 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
-from endpoints import leases, tasks
-from endpoints.expiry import expire
+from endpoints.handovers import leases, tasks
+from endpoints.handovers.expiry import expire
+from endpoints.handovers.outbox import outbox_send
+from endpoints.handovers.services import handover_end, handover_message_add, handover_start
+from endpoints.handovers.transports import HandoverTransport
 from endpoints.models import Handover, OutboundMessage
-from endpoints.outbox import outbox_send
 from endpoints.providers import HandoverProvider
-from endpoints.services import handover_end, handover_message_add, handover_start
-from endpoints.transports import HandoverTransport
 from tests.conftest import CLIENT_ID
 from tests.e2e.conftest import use_broker
 from tests.factories import GenesysSettingsFactory, HandoverFactory, OAuth2ConnectionFactory

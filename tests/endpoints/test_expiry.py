@@ -9,9 +9,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from endpoints.expiry import handovers_expire
+from endpoints.handovers.expiry import handovers_expire
+from endpoints.handovers.services import (
+    handover_event_record,
+    handover_message_add,
+    reset_idle_clock,
+)
 from endpoints.models import Handover
-from endpoints.services import handover_event_record, handover_message_add, reset_idle_clock
 from tests.factories import HandoverFactory
 
 pytestmark = pytest.mark.django_db

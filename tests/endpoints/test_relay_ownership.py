@@ -1,4 +1,5 @@
-"""Relay replicas dividing the open handovers between them (``endpoints.relay_ownership``)."""
+"""Relay replicas dividing the open handovers between them
+(``endpoints.handovers.relay_ownership``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from endpoints import relay_ownership as ownership
+from endpoints.handovers import relay_ownership as ownership
 from endpoints.models import Handover, RelayReplica
 from tests.factories import HandoverFactory
 

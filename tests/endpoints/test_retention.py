@@ -14,10 +14,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from endpoints import retention
+from endpoints.handovers import retention
+from endpoints.handovers.retention import handovers_purge, handovers_purge_task, sessions_clear_task
 from endpoints.models import Handover, HandoverEvent, OutboundMessage
 from endpoints.models.handover import DeliveryStatus
-from endpoints.retention import handovers_purge, handovers_purge_task, sessions_clear_task
 from genesys.models import OpenMessagingConversation, WebChatConversation
 from tests.factories import (
     HandoverEventFactory,
@@ -189,7 +189,13 @@ def test_both_are_on_the_beat(settings):
         "endpoints.retention.handovers_purge_task",
         "endpoints.retention.sessions_clear_task",
     } <= tasks
-    assert "endpoints.retention" in settings.CELERY_IMPORTS
+    from handover_portal.celery import app
+
+    # Registered wherever the worker starts (the endpoints app's ready() imports them).
+    assert {
+        "endpoints.retention.handovers_purge_task",
+        "endpoints.retention.sessions_clear_task",
+    } <= set(app.tasks)
 
 
 def test_the_sessions_admin_states_the_policy(admin_client, settings):

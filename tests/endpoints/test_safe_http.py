@@ -21,9 +21,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from endpoints import safe_http
-from endpoints.callbacks import callbacks_deliver
+from endpoints.handovers.callbacks import callbacks_deliver
+from endpoints.handovers.services import handover_event_record
 from endpoints.models import HandoverEvent
-from endpoints.services import handover_event_record
 from tests.factories import HandoverFactory
 from tests.outbound import TLSReceiver
 from tests.ssrf_payloads import HOSTS, PAYLOADS, plant

@@ -12,9 +12,9 @@ from typing import Any
 import requests
 from django.db import connection as db_connection
 
+from endpoints.handovers.services import handover_start
 from endpoints.models import Endpoint, Handover, OutboundMessage
 from endpoints.models.handover import OutboxStatus
-from endpoints.services import handover_start
 from genesys.models import OpenMessagingConversation, OpenMessagingSettings, WebChatConversation
 from tests.conftest import CLIENT_ID
 from tests.e2e.conftest import Stack, wait_for

@@ -20,9 +20,9 @@ import requests
 from django.db import connection, transaction
 from django.utils import timezone
 
-from endpoints.expiry import ExpiryReport, handovers_expire
+from endpoints.handovers.expiry import ExpiryReport, handovers_expire
+from endpoints.handovers.services import handover_message_add, lock_handover
 from endpoints.models import Handover
-from endpoints.services import handover_message_add, lock_handover
 from tests.faults.helpers import (
     RuntimeApi,
     outbox_statuses,

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from endpoints.services import handover_message_add
-from genesys.sandbox.state import MAX_REQUEST_LOG
+from endpoints.handovers.services import handover_message_add
+from genesys_sandbox.state import MAX_REQUEST_LOG
 from tests.faults.helpers import (
     delivery_problems,
     extra_attempts,

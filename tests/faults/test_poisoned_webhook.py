@@ -14,9 +14,9 @@ import requests
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
-from endpoints.services import handover_message_add
+from endpoints.handovers.services import handover_message_add
 from genesys.models import OpenMessagingInbox
-from genesys.open_messaging import SIGNATURE_HEADER, signature
+from genesys.open_messaging.client import SIGNATURE_HEADER, signature
 from tests.e2e.conftest import wait_for
 from tests.factories import WEBHOOK_SECRET, UserFactory
 from tests.faults.helpers import (

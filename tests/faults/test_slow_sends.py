@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from endpoints.services import handover_message_add
+from endpoints.handovers.services import handover_message_add
 from tests.faults.helpers import (
     customer_texts,
     delivery_problems,

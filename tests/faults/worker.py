@@ -17,7 +17,7 @@ def plant_poison() -> None:
     import django
 
     django.setup()
-    from genesys import om_transport
+    from genesys.open_messaging import transport as om_transport
 
     record = om_transport.record_webhook_message
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from genesys.om_transport import OpenMessagingTransport
+from genesys.open_messaging.transport import OpenMessagingTransport
 from tests.factories import HandoverFactory, OpenMessagingSettingsFactory
 
 

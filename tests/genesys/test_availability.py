@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from genesys import errors
 from genesys.availability import agent_availability
+from genesys.platform import errors
 from tests.conftest import QUEUE_NAME
 from tests.factories import EndpointFactory
 

@@ -7,9 +7,9 @@ import socket
 
 import pytest
 
-from genesys import errors, tokens
-from genesys.client import GenesysClient
-from genesys.regions import get_region
+from genesys.platform import errors, tokens
+from genesys.platform.client import GenesysClient
+from genesys.platform.regions import get_region
 from tests.conftest import CLIENT_ID, QUEUE_NAME
 from tests.factories import CLIENT_SECRET, OAuth2ConnectionFactory
 
@@ -167,7 +167,7 @@ def test_unreachable_genesys_is_reported(genesys, connection, settings):
 
 
 def test_without_the_override_calls_go_to_the_region_hosts(settings):
-    from genesys import regions
+    from genesys.platform import regions
 
     settings.GENESYS_API_BASE_URL = ""
     assert regions.token_url(FRANKFURT) == "https://login.mypurecloud.de/oauth/token"

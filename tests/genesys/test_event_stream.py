@@ -9,8 +9,11 @@ from typing import Any
 
 import pytest
 
-from genesys import errors, webchat
-from genesys.event_stream import (
+from genesys.platform import errors
+from genesys.platform.regions import get_region
+from genesys.webchat import client as webchat
+from genesys.webchat.client import WebChatSession
+from genesys.webchat.event_stream import (
     ENDED_DISCONNECTED,
     ENDED_UNAUTHORIZED,
     AgentJoined,
@@ -22,9 +25,7 @@ from genesys.event_stream import (
     Event,
     StreamSupervisor,
 )
-from genesys.regions import get_region
-from genesys.webchat import WebChatSession
-from tests.genesys.sandbox.test_webchat import run
+from tests.genesys_sandbox.test_webchat import run
 
 REGION = get_region("mypurecloud.de")
 TIMEOUT = 5

@@ -1,5 +1,5 @@
 """One Notifications API channel for many Open Messaging conversations
-(``genesys.notifications``); the relay's use of it end to end is in ``tests/e2e``."""
+(``genesys.open_messaging.notifications``); the relay's use of it end to end is in ``tests/e2e``."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from genesys import errors, notifications, open_messaging
-from genesys.regions import get_region
+from genesys.open_messaging import client as open_messaging
+from genesys.open_messaging import notifications
+from genesys.platform import errors
+from genesys.platform.regions import get_region
 from tests.factories import OAuth2ConnectionFactory
 
 QUEUED = {

@@ -9,10 +9,10 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
-from endpoints.outbox import outbox_send, receipt_enqueue
-from endpoints.services import handover_end, handover_message_add, handover_start
-from endpoints.tasks import handover_start_task
-from genesys.om_transport import record_webhook_message
+from endpoints.handovers.outbox import outbox_send, receipt_enqueue
+from endpoints.handovers.services import handover_end, handover_message_add, handover_start
+from endpoints.handovers.tasks import handover_start_task
+from genesys.open_messaging.transport import record_webhook_message
 from tests.conftest import CLIENT_ID
 from tests.factories import OAuth2ConnectionFactory, OpenMessagingSettingsFactory
 

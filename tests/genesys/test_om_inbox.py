@@ -14,13 +14,13 @@ from django.db import connection as db_connection
 from django.urls import reverse
 from django.utils import timezone
 
+from endpoints.handovers.services import handover_end
 from endpoints.models import EndReason, HandoverEvent
-from endpoints.services import handover_end
-from genesys import om_transport
 from genesys.models import OpenMessagingConversation, OpenMessagingInbox
-from genesys.om_transport import OpenMessagingTransport, record_webhook_message
-from genesys.open_messaging import signature
-from genesys.tasks import om_inbox_sweep_task, om_webhook_task
+from genesys.open_messaging import transport as om_transport
+from genesys.open_messaging.client import signature
+from genesys.open_messaging.tasks import om_inbox_sweep_task, om_webhook_task
+from genesys.open_messaging.transport import OpenMessagingTransport, record_webhook_message
 from tests.factories import WEBHOOK_SECRET, HandoverFactory, OpenMessagingSettingsFactory
 from tests.genesys.test_open_messaging import post, webhook_body
 

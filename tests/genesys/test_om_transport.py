@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from endpoints.handovers.outbox import outbox_send
+from endpoints.handovers.services import handover_message_add, handover_start
+from endpoints.handovers.tasks import handover_start_task
 from endpoints.models import OutboundMessage
-from endpoints.outbox import outbox_send
-from endpoints.services import handover_message_add, handover_start
-from endpoints.tasks import handover_start_task
 from tests.conftest import CLIENT_ID
 from tests.e2e.conftest import wait_for
 from tests.factories import OAuth2ConnectionFactory, OpenMessagingSettingsFactory

@@ -12,11 +12,12 @@ from django.db import connection as db_connection
 from django.urls import reverse
 
 from endpoints.models import Endpoint, Handover, HandoverEvent
-from genesys import notifications, open_messaging
 from genesys.models import OpenMessagingConversation, OpenMessagingInbox, OpenMessagingSettings
-from genesys.om_transport import OpenMessagingTransport, record_webhook_message
-from genesys.open_messaging import signature
-from genesys.tasks import om_end_task, om_webhook_task
+from genesys.open_messaging import client as open_messaging
+from genesys.open_messaging import notifications
+from genesys.open_messaging.client import signature
+from genesys.open_messaging.tasks import om_end_task, om_webhook_task
+from genesys.open_messaging.transport import OpenMessagingTransport, record_webhook_message
 from tests.admin_forms import OM_PREFIX, endpoint_form, om_fields
 from tests.factories import (
     WEBHOOK_SECRET,
@@ -344,7 +345,7 @@ def test_the_end_after_the_grace_period_is_checked_against_the_conversation(monk
 
     queued = event(("c", "customer", "connected"), ("q", "acd", "connected"))
     monkeypatch.setattr(open_messaging, "get_conversation", lambda client, cid: queued)
-    from genesys.regions import get_region
+    from genesys.platform.regions import get_region
 
     channel = notifications.NotificationChannel(
         get_region("mypurecloud.de"),

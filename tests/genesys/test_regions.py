@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from genesys import regions
+from genesys.platform import regions
 
 
 def test_table_has_the_18_official_regions_and_no_alias():

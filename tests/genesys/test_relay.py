@@ -11,12 +11,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from endpoints import relay_ownership
+from endpoints.handovers import relay_ownership
+from endpoints.handovers.services import handover_start
+from endpoints.handovers.tasks import handover_start_task
 from endpoints.models import EventKind, Handover, HandoverEvent
-from endpoints.services import handover_start
-from endpoints.tasks import handover_start_task
 from genesys.models import OpenMessagingConversation, OpenMessagingSettings, WebChatConversation
-from genesys.om_transport import watched_conversations
+from genesys.open_messaging.transport import watched_conversations
 from genesys.relay import GenesysRelay, SkippedRows, wanted_streams
 from tests.e2e.conftest import wait_for
 from tests.factories import GenesysSettingsFactory, HandoverFactory, OpenMessagingSettingsFactory

@@ -11,8 +11,8 @@ from django.core.cache import cache
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from genesys import tokens
-from genesys.client import GenesysClient
+from genesys.platform import tokens
+from genesys.platform.client import GenesysClient
 from tests.factories import CLIENT_SECRET
 
 pytestmark = pytest.mark.django_db

@@ -70,7 +70,7 @@ def test_the_demo_is_ready_to_switch_to_open_messaging(sandbox, settings, tmp_pa
 
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "genesys_sandbox", "--port", str(port),
+        [sys.executable, "-m", "genesys_sandbox", "--port", str(port),
          "--open-integration", str(config)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

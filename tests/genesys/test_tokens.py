@@ -8,10 +8,10 @@ import logging
 import pytest
 from django.core.cache import cache
 
-from genesys import errors, tokens
-from genesys.client import GenesysClient
 from genesys.models import OAuth2Connection
-from genesys.regions import get_region
+from genesys.platform import errors, tokens
+from genesys.platform.client import GenesysClient
+from genesys.platform.regions import get_region
 from tests.factories import CLIENT_SECRET, UNSENDABLE_SECRET
 
 pytestmark = pytest.mark.django_db
@@ -82,7 +82,7 @@ def test_a_cached_token_under_a_retired_key_counts_as_a_miss(
     assert fresh != stale
     assert tokens.access_token(connection, FRANKFURT) == fresh  # cached again, readable
     assert len(genesys.requests("/oauth/token")) == 2
-    [record] = [r for r in caplog.records if r.name == "genesys.tokens"]
+    [record] = [r for r in caplog.records if r.name == "genesys.platform.tokens"]
     assert record.levelno == logging.INFO
     assert "cannot be decrypted" in record.getMessage()
     for planted in (stale, fresh, CLIENT_SECRET):

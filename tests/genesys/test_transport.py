@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from endpoints.handovers.outbox import outbox_send
+from endpoints.handovers.services import handover_message_add, handover_start
+from endpoints.handovers.tasks import handover_start_task
 from endpoints.models import OutboundMessage
-from endpoints.outbox import outbox_send
-from endpoints.services import handover_message_add, handover_start
-from endpoints.tasks import handover_start_task
 from tests.conftest import CLIENT_ID
 from tests.e2e.conftest import wait_for
 from tests.factories import GenesysSettingsFactory, OAuth2ConnectionFactory
@@ -137,7 +137,7 @@ def test_a_send_after_the_agent_ended_ends_the_handover(genesys, handover):
 
 
 def test_one_sender_at_a_time(genesys, handover):
-    from endpoints import leases
+    from endpoints.handovers import leases
 
     lease = leases.claim(handover.pk, leases.SENDER)
     assert lease is not None

@@ -5,9 +5,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from genesys import errors, webchat
-from genesys.regions import check_event_stream_uri, get_region
-from genesys.webchat import WebChatSession
+from genesys.platform import errors
+from genesys.platform.regions import check_event_stream_uri, get_region
+from genesys.webchat import client as webchat
+from genesys.webchat.client import WebChatSession
 
 REGION = get_region("mypurecloud.de")
 GUEST = "/api/v2/webchat/guest/conversations"
@@ -216,7 +217,7 @@ def test_no_jwt_in_logs_or_errors(genesys, caplog):
     assert any("503" in r.getMessage() for r in caplog.records)
 
 
-# The event-stream URI guard (genesys.regions.check_event_stream_uri)
+# The event-stream URI guard (genesys.platform.regions.check_event_stream_uri)
 
 
 @pytest.mark.parametrize(

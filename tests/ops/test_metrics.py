@@ -12,10 +12,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from prometheus_client.parser import text_string_to_metric_families
 
-from endpoints.outbox import outbox_send
-from endpoints.services import handover_end, handover_start
-from genesys import tokens
-from genesys.regions import get_region
+from endpoints.handovers.outbox import outbox_send
+from endpoints.handovers.services import handover_end, handover_start
+from genesys.platform import tokens
+from genesys.platform.regions import get_region
 from tests.conftest import CLIENT_ID
 from tests.factories import (
     GenesysSettingsFactory,

@@ -10,11 +10,11 @@ from django.db import transaction
 
 from endpoints.models import ChannelType, Endpoint
 from genesys.models import GenesysSettings, OAuth2Connection, OpenMessagingSettings
-from genesys.sandbox.open_messaging_models import (
+from genesys_sandbox.open_messaging_models import (
     DEMO_OPEN_INTEGRATION_ID,
     DEMO_OPEN_INTEGRATION_NAME,
 )
-from genesys.sandbox.state import (
+from genesys_sandbox.state import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
     DEMO_DEPLOYMENT_ID,
@@ -25,7 +25,7 @@ from genesys.sandbox.state import (
 
 DEMO_ENDPOINT = "Demo Webchat"
 DEMO_CONNECTION = "Sandbox OAuth client"
-#: Read by ``genesys_sandbox --open-integration`` so the sandbox's demo Open Messaging
+#: Read by ``python -m genesys_sandbox --open-integration`` so the sandbox's demo Open Messaging
 #: integration calls the demo endpoint's webhook with the demo secret.
 SANDBOX_INTEGRATION_FILE = settings.DATA_DIR / "sandbox-open-integration.json"
 

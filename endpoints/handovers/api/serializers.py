@@ -1,0 +1,368 @@
+"""Serializers of the runtime API: what a channel sends to start and drive a handover, and
+what it gets back.
+
+Input is validated at the edge and every rule is in the OpenAPI schema (lengths, counts,
+patterns): text is kept exactly as sent (no trimming), control characters are refused
+(PostgreSQL cannot store NUL in JSON), and a number is not a string.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.core.validators import MaxLengthValidator, RegexValidator
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from endpoints.handovers.services import MAX_MESSAGE_LENGTH
+from endpoints.models import EndReason, Handover, HandoverEvent, OutboundMessage
+from endpoints.validators import printable
+
+MAX_ID_LENGTH = 255
+MAX_MAP_KEYS = 50
+MAX_MAP_VALUE_LENGTH = 1000
+MAX_MAP_KEY_LENGTH = 100
+#: The profile and custom fields together, keys and values in UTF-8: the provider gets
+#: them as routing data (Genesys Open Messaging: custom attributes), which must stay small.
+MAX_ATTRIBUTES_BYTES = 8 * 1024
+MAX_SKILLS = 20
+MAX_ROUTING_NAME_LENGTH = 100
+MAX_PRIORITY = 1_000_000
+MAX_TRANSCRIPT_ENTRIES = 500
+MAX_EMAIL_LENGTH = 254
+#: The largest sequence number a cursor can name (the column is a PostgreSQL integer).
+MAX_SEQ = 2_147_483_647
+DEFAULT_EVENTS_LIMIT = 100
+MAX_EVENTS_LIMIT = 500
+
+CONTROL_CHARACTERS_MESSAGE = "Remove the control characters (such as NUL) from this value."
+
+#: One line: no control characters at all (identifiers, profile values).
+one_line = RegexValidator(
+    r"\A[^\x00-\x1f\x7f]*\Z", CONTROL_CHARACTERS_MESSAGE, code="control_characters"
+)
+#: A message: tabs and line breaks allowed, other control characters refused.
+message_text = RegexValidator(
+    r"\A[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*\Z", CONTROL_CHARACTERS_MESSAGE, code="control_characters"
+)
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+#: A routing name: one line, no comma (Open Messaging passes skills comma-joined).
+no_comma = RegexValidator(
+    r"\A[^\x00-\x1f\x7f,]*\Z",
+    "Use no commas or control characters in a skill name.",
+    code="skill_name",
+)
+
+
+class StrictCharField(serializers.CharField):
+    """A string as sent: a JSON number or boolean is refused (DRF would convert it), and
+    whitespace is kept (an identifier is opaque; a message's indentation may matter).
+    """
+
+    default_error_messages = {"invalid": "Not a string."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer: a string or a boolean is refused (DRF would convert it)."""
+
+    default_error_messages = {"invalid": "Not an integer."}
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def identifier(help_text: str) -> StrictCharField:
+    return StrictCharField(max_length=MAX_ID_LENGTH, validators=[one_line], help_text=help_text)
+
+
+class StringMapField(serializers.DictField):
+    """An object of strings, bounded: at most ``MAX_MAP_KEYS`` keys of at most
+    ``MAX_MAP_KEY_LENGTH`` characters, values of at most ``MAX_MAP_VALUE_LENGTH``
+    characters, no control characters in keys or values.
+    """
+
+    default_error_messages = {
+        "not_a_dict": "Expected an object of strings.",
+        "key": "Remove the control characters (such as NUL) from the key “{name}”.",
+        "key_length": f"Keys have at most {MAX_MAP_KEY_LENGTH} characters: “{{name}}”.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "child",
+            StrictCharField(
+                max_length=MAX_MAP_VALUE_LENGTH, allow_blank=True, validators=[one_line]
+            ),
+        )
+        kwargs.setdefault("validators", [MaxLengthValidator(MAX_MAP_KEYS)])
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> dict[str, str]:
+        if isinstance(data, dict):
+            for key in data:
+                if _CONTROL_CHARACTER.search(key):
+                    self.fail("key", name=printable(key))
+                if len(key) > MAX_MAP_KEY_LENGTH:
+                    self.fail("key_length", name=printable(key[:MAX_MAP_KEY_LENGTH]) + "…")
+        return super().to_internal_value(data)
+
+
+def _string_value(max_length: int) -> dict[str, Any]:
+    return {"type": "string", "maxLength": max_length, "pattern": "^[^\\u0000-\\u001f\\u007f]*$"}
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": (
+            "Who the user is, for the agent (shown only if the endpoint sends profile "
+            f"information). Strings only, at most {MAX_MAP_KEYS} keys of at most "
+            f"{MAX_MAP_KEY_LENGTH} characters, without control characters. With the custom "
+            f"fields at most {MAX_ATTRIBUTES_BYTES} bytes (UTF-8, keys and values)."
+        ),
+        "properties": {
+            "first_name": _string_value(MAX_MAP_VALUE_LENGTH),
+            "last_name": _string_value(MAX_MAP_VALUE_LENGTH),
+            "email": {"type": "string", "format": "email", "maxLength": MAX_EMAIL_LENGTH},
+        },
+        "additionalProperties": _string_value(MAX_MAP_VALUE_LENGTH),
+        "maxProperties": MAX_MAP_KEYS,
+    }
+)
+class ProfileField(StringMapField):
+    """The user's profile: strings, ``email`` (if present) an email address."""
+
+    def to_internal_value(self, data: Any) -> dict[str, str]:
+        profile = super().to_internal_value(data)
+        if "email" in profile:
+            email = profile["email"]
+            field = serializers.EmailField(max_length=MAX_EMAIL_LENGTH)
+            try:
+                field.run_validation(email)
+            except serializers.ValidationError as error:
+                raise serializers.ValidationError({"email": error.detail}) from None
+        return profile
+
+
+class StrictSerializer(serializers.Serializer):
+    """A request object that refuses fields it does not know: a misspelt field is a 400,
+    not silently dropped. The schema says so (``additionalProperties: false``).
+    """
+
+    default_error_messages = {"unknown": "Unknown field."}
+    #: Read by ``endpoints.api.schema.AutoSchema``.
+    refuses_unknown_fields = True
+
+    def to_internal_value(self, data: Any) -> Any:
+        unknown = {}
+        if isinstance(data, dict):
+            message = self.error_messages["unknown"]
+            unknown = {printable(key): [message] for key in data if key not in self.fields}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            if unknown and isinstance(error.detail, dict):
+                raise serializers.ValidationError({**error.detail, **unknown}) from None
+            raise
+        if unknown:
+            raise serializers.ValidationError(unknown)
+        return value
+
+
+class TranscriptEntrySerializer(StrictSerializer):
+    """One line of the bot conversation before the handover."""
+
+    text = StrictCharField(min_length=1, max_length=MAX_MESSAGE_LENGTH, validators=[message_text])
+    at = serializers.DateTimeField(help_text="When it was said.")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # `from` is a Python keyword: it cannot be a class attribute.
+        return {
+            "from": serializers.ChoiceField(
+                choices=[("user", "user"), ("bot", "bot")], help_text="Who said it."
+            ),
+            **super().get_fields(),
+        }
+
+
+class HandoverStartSerializer(StrictSerializer):
+    """A request to hand a bot conversation over to a human agent."""
+
+    user_id = identifier("The channel's id of the user.")
+    session_id = identifier(
+        "The channel's id of the conversation: one open handover per endpoint and session."
+    )
+    profile = ProfileField(required=False, default=dict)
+    custom_fields = StringMapField(
+        required=False,
+        default=dict,
+        help_text=(
+            f"Passed to the provider as they are (Genesys web chat: custom fields; Open "
+            f"Messaging: custom attributes, for the inbound message flow). At most "
+            f"{MAX_MAP_KEYS} keys of at most {MAX_MAP_KEY_LENGTH} characters, values of at "
+            f"most {MAX_MAP_VALUE_LENGTH} characters; with the profile at most "
+            f"{MAX_ATTRIBUTES_BYTES} bytes (UTF-8, keys and values)."
+        ),
+    )
+    language = StrictCharField(
+        required=False,
+        max_length=MAX_ROUTING_NAME_LENGTH,
+        validators=[one_line],
+        help_text="Routing: the language the agent needs (Genesys: a routing language name).",
+    )
+    skills = serializers.ListField(
+        child=StrictCharField(
+            min_length=1, max_length=MAX_ROUTING_NAME_LENGTH, validators=[no_comma]
+        ),
+        required=False,
+        max_length=MAX_SKILLS,
+        help_text="Routing: the skills the agent needs (Genesys: routing skill names).",
+    )
+    priority = StrictIntegerField(
+        required=False,
+        min_value=0,
+        max_value=MAX_PRIORITY,
+        help_text="Routing: the conversation's priority (higher is answered sooner).",
+    )
+    transcript = serializers.ListField(
+        child=TranscriptEntrySerializer(),
+        required=False,
+        default=list,
+        max_length=MAX_TRANSCRIPT_ENTRIES,
+        help_text="The conversation so far, oldest first: the agent sees it before anything.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        size = sum(
+            len(key.encode()) + len(value.encode())
+            for field in ("profile", "custom_fields")
+            for key, value in attrs.get(field, {}).items()
+        )
+        if size > MAX_ATTRIBUTES_BYTES:
+            raise serializers.ValidationError(
+                {
+                    "custom_fields": [
+                        f"The profile and custom fields take {size} bytes: at most "
+                        f"{MAX_ATTRIBUTES_BYTES} (UTF-8, keys and values)."
+                    ]
+                }
+            )
+        routing = {
+            key: attrs.pop(key) for key in ("language", "skills", "priority") if key in attrs
+        }
+        attrs["routing"] = routing
+        return attrs
+
+
+class HandoverSerializer(serializers.ModelSerializer):
+    """A handover as the channel sees it."""
+
+    id = serializers.UUIDField(source="public_id", read_only=True, help_text="The handover's ID.")
+    endpoint = serializers.UUIDField(
+        source="endpoint.public_id", read_only=True, help_text="The endpoint's public ID."
+    )
+    end_reason = serializers.SerializerMethodField(
+        help_text="Why it ended: `agent_left`, `user_ended`, `staff_ended`, `expired` or "
+        "`error`; null while open."
+    )
+
+    class Meta:
+        model = Handover
+        fields = [
+            "id",
+            "endpoint",
+            "status",
+            "user_id",
+            "session_id",
+            "agent_name",
+            "started_at",
+            "last_activity_at",
+            "expires_at",
+            "ended_at",
+            "end_reason",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.ChoiceField(choices=EndReason.choices, allow_null=True, read_only=True)
+    )
+    def get_end_reason(self, handover: Handover) -> str | None:
+        return handover.end_reason or None
+
+
+class MessageSerializer(StrictSerializer):
+    """A user message for the agent."""
+
+    text = StrictCharField(min_length=1, max_length=MAX_MESSAGE_LENGTH, validators=[message_text])
+    client_message_id = StrictCharField(
+        max_length=MAX_ID_LENGTH,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[one_line],
+        help_text="The channel's id of the message: sending it again is accepted once.",
+    )
+
+
+class MessageAcceptedSerializer(serializers.ModelSerializer):
+    """A message in the handover's outbox."""
+
+    status = serializers.ChoiceField(
+        choices=OutboundMessage._meta.get_field("status").choices,
+        read_only=True,
+        help_text="`pending` until sent to the agent, then `sent` (or `failed`).",
+    )
+
+    class Meta:
+        model = OutboundMessage
+        fields = ["id", "client_message_id", "status", "created_at"]
+        read_only_fields = fields
+
+
+class EventSerializer(serializers.ModelSerializer):
+    """Something that happened in the handover, numbered from 1."""
+
+    data = serializers.DictField(read_only=True, help_text="Depends on the kind: see the README.")
+    at = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = HandoverEvent
+        fields = ["seq", "kind", "data", "at"]
+        read_only_fields = fields
+
+
+class EventPageSerializer(serializers.Serializer):
+    events = EventSerializer(many=True, read_only=True)
+    next_cursor = serializers.IntegerField(
+        read_only=True,
+        help_text="Pass as `after` next time: the last event's `seq`, or `after` if none.",
+    )
+
+
+class EventsQuery(serializers.Serializer):
+    after = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_SEQ,
+        required=False,
+        default=0,
+        help_text="The last `seq` seen (the `next_cursor` of the previous page); 0 from the start.",
+    )
+    limit = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_EVENTS_LIMIT,
+        required=False,
+        default=DEFAULT_EVENTS_LIMIT,
+        help_text="At most this many events.",
+    )

@@ -1,0 +1,273 @@
+"""The Genesys Cloud web chat v2 guest API: one conversation as the guest (our relay) sees it.
+
+The guest API is public: creating a conversation needs no OAuth token, only the
+organisation and deployment ids; every later call carries the conversation's JWT. See
+``../shared/GENESYS.md``, "Web chat v2 guest API".
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from genesys.platform import errors, http
+from genesys.platform.regions import Region, api_base_url
+
+logger = logging.getLogger(__name__)
+
+GUEST_PATH = "/api/v2/webchat/guest/conversations"
+MAX_PAGE_SIZE = 100
+#: How far our clock and Genesys's may disagree when matching a sent message's timestamp.
+CLOCK_SKEW = timedelta(seconds=30)
+#: Pages read at most by one history listing, so a misbehaving ``next`` cannot loop forever.
+MAX_PAGES = 1000
+
+
+@dataclass(frozen=True)
+class WebChatSession:
+    """Our guest member in one web chat conversation, as the create call returned it.
+
+    ``jwt`` authenticates every later call and ``event_stream_uri`` may carry a token: neither
+    appears in ``repr``/``str``.
+    """
+
+    conversation_id: str
+    member_id: str
+    jwt: str = field(repr=False)
+    event_stream_uri: str = field(repr=False)
+
+    @property
+    def authorization(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.jwt}"}
+
+
+def conversation_path(session: WebChatSession) -> str:
+    return f"{GUEST_PATH}/{quote(session.conversation_id, safe='')}"
+
+
+def member_path(session: WebChatSession, member_id: str | None = None) -> str:
+    member = quote(member_id or session.member_id, safe="")
+    return f"{conversation_path(session)}/members/{member}"
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """A Genesys ISO-8601 timestamp (``2025-01-02T03:04:05.678Z``), or ``None``."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _json(response: Any, *, what: str) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise errors.GenesysError(f"Genesys Cloud answered {what} with no JSON body") from None
+
+
+def create_conversation(
+    region: Region,
+    *,
+    organization_id: str,
+    deployment_id: str,
+    queue_name: str,
+    member_info: dict[str, Any],
+    routing: dict[str, Any] | None = None,
+) -> WebChatSession:
+    """``POST /api/v2/webchat/guest/conversations``: start a chat routed to ``queue_name``.
+
+    ``member_info`` is sent as given (``GuestMemberInfo``): the caller decides what profile
+    data Genesys sees. Not retried except where Genesys cannot have acted (it would start a
+    second chat). ``routing`` (``language``, ``skills``, ``priority``) goes into
+    ``routingTarget`` (``CreateWebChatConversationRequest.routingTarget``).
+    """
+    what = "the web chat creation"
+    target: dict[str, Any] = {"targetType": "QUEUE", "targetAddress": queue_name}
+    for key, value in (routing or {}).items():
+        if key in ("language", "skills", "priority") and value not in (None, "", []):
+            target[key] = value
+    body = {
+        "organizationId": organization_id,
+        "deploymentId": deployment_id,
+        "routingTarget": target,
+        "memberInfo": member_info,
+    }
+    response = http.send(
+        "POST", f"{api_base_url(region)}{GUEST_PATH}", what=what, idempotent=False, json=body
+    )
+    data = _json(response, what=what)
+    try:
+        session = WebChatSession(
+            conversation_id=str(data["id"]),
+            member_id=str(data["member"]["id"]),
+            jwt=str(data["jwt"]),
+            event_stream_uri=str(data["eventStreamUri"]),
+        )
+    except (KeyError, TypeError):
+        raise errors.GenesysError(
+            f"Genesys Cloud answered {what} without id, member.id, jwt or eventStreamUri"
+        ) from None
+    logger.info("Created Genesys web chat conversation %s", session.conversation_id)
+    return session
+
+
+def send_message(
+    region: Region, session: WebChatSession, body: str, *, body_type: str = "standard"
+) -> dict[str, Any]:
+    """Send ``body`` as our member; the ``WebChatMessage`` Genesys stored.
+
+    Not idempotent (Genesys has no idempotency key for guest messages): after a failure whose
+    outcome is unknown, ask ``find_sent_message`` before sending again.
+    """
+    what = "the web chat message"
+    response = http.send(
+        "POST",
+        f"{api_base_url(region)}{member_path(session)}/messages",
+        what=what,
+        idempotent=False,
+        headers=session.authorization,
+        json={"body": body, "bodyType": body_type},
+    )
+    return _json(response, what=what)
+
+
+def send_typing(region: Region, session: WebChatSession) -> None:
+    """Show the agent that our member is typing (harmless to repeat)."""
+    http.send(
+        "POST",
+        f"{api_base_url(region)}{member_path(session)}/typing",
+        what="the web chat typing indicator",
+        headers=session.authorization,
+    )
+
+
+def _history_page(
+    region: Region, session: WebChatSession, params: dict[str, Any]
+) -> tuple[list[dict[str, Any]], bool]:
+    what = "the web chat history request"
+    response = http.send(
+        "GET",
+        f"{api_base_url(region)}{conversation_path(session)}/messages",
+        what=what,
+        headers=session.authorization,
+        params=params,
+    )
+    data = _json(response, what=what)
+    entities = data.get("entities") if isinstance(data, dict) else None
+    entities = [entity for entity in entities or [] if isinstance(entity, dict)]
+    # ``next`` only signals that more follows: the caller builds the next request itself
+    # (cursor = the last id), so no URL from Genesys is ever requested.
+    return entities, bool(isinstance(data, dict) and data.get("next") and entities)
+
+
+def list_messages(
+    region: Region,
+    session: WebChatSession,
+    *,
+    after: str | None = None,
+    max_results: int = MAX_PAGE_SIZE,
+) -> list[dict[str, Any]]:
+    """The conversation's messages (``WebChatMessage``) oldest first, after ``after`` if given.
+
+    Follows the pagination to the end, ``max_results`` per page.
+    """
+    max_results = max(1, min(max_results, MAX_PAGE_SIZE))
+    messages: list[dict[str, Any]] = []
+    cursor = after
+    for _ in range(MAX_PAGES):
+        params: dict[str, Any] = {"sortOrder": "ascending", "maxResults": max_results}
+        if cursor:
+            params["after"] = cursor
+        page, more = _history_page(region, session, params)
+        messages.extend(page)
+        if not more:
+            break
+        cursor = str(page[-1].get("id"))
+    return messages
+
+
+def get_member(region: Region, session: WebChatSession, member_id: str) -> dict[str, Any]:
+    """``WebChatMemberInfo`` of a member of the conversation (role, display name, state)."""
+    what = "the web chat member lookup"
+    response = http.send(
+        "GET",
+        f"{api_base_url(region)}{member_path(session, member_id)}",
+        what=what,
+        headers=session.authorization,
+    )
+    return _json(response, what=what)
+
+
+def disconnect(region: Region, session: WebChatSession) -> None:
+    """Leave the conversation (``DELETE`` our member), which ends it for the agent too.
+
+    A conversation or member that is already over, gone (404), or whose JWT Genesys no longer
+    accepts (401) counts as success: in each case there is nothing left to leave.
+    """
+    try:
+        http.send(
+            "DELETE",
+            f"{api_base_url(region)}{member_path(session)}",
+            what="the web chat disconnect",
+            headers=session.authorization,
+        )
+    except (
+        errors.GenesysConversationEnded,
+        errors.GenesysNotFound,
+        errors.GenesysAuthenticationError,
+    ) as error:
+        logger.info(
+            "Genesys web chat conversation %s was already over (%s)",
+            session.conversation_id,
+            error.code or error.status,
+        )
+
+
+def find_sent_message(
+    region: Region,
+    session: WebChatSession,
+    body: str,
+    *,
+    since: datetime,
+    already_sent: frozenset[str] = frozenset(),
+    stop_at: str | None = None,
+) -> str | None:
+    """The id of our own message with this ``body`` sent at or after ``since``, or ``None``.
+
+    For a send whose outcome is unknown (a timeout, a 5xx): Genesys has no idempotency key
+    for guest messages, so look in the history before sending again. ``since`` is widened by
+    ``CLOCK_SKEW``. Reads the history newest first and stops at the first older message, or
+    at ``stop_at`` (the previous outbox row's message: anything older was sent before it);
+    ids in ``already_sent`` belong to other outbox rows and are never taken, so "yes" after
+    "yes" is not mistaken for the first one. Of several matches it returns the newest.
+    """
+    cutoff = since - CLOCK_SKEW
+    cursor: str | None = None
+    for _ in range(MAX_PAGES):
+        params: dict[str, Any] = {"sortOrder": "descending", "maxResults": MAX_PAGE_SIZE}
+        if cursor:
+            params["before"] = cursor
+        page, more = _history_page(region, session, params)
+        for message in page:
+            message_id = str(message.get("id"))
+            at = parse_timestamp(message.get("timestamp"))
+            if (at is not None and at < cutoff) or (stop_at and message_id == stop_at):
+                return None
+            sender = message.get("sender") or {}
+            if (
+                sender.get("id") == session.member_id
+                and message.get("body") == body
+                and at is not None
+                and message_id not in already_sent
+            ):
+                return message_id
+        if not more:
+            return None
+        cursor = str(page[-1].get("id"))
+    return None

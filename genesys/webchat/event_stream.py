@@ -1,0 +1,654 @@
+"""Holding web chat event streams: one conversation's (``ConversationStream``) and many
+(``StreamSupervisor``), as normalized agent events for the relay.
+
+Genesys's event stream is a WebSocket that sends heartbeats, member changes, messages
+(our own echoed) and typing indicators, carrying only member ids, with no replay of what
+was missed while disconnected (``../shared/GENESYS.md``, "Web chat v2 guest API"). So a
+stream looks members up (and caches them), reconnects with backoff, backfills from the
+history after every connect, delivers each agent message at most once, and polls the
+history when the WebSocket cannot be held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import aiohttp
+
+from genesys.platform.errors import GenesysError
+from genesys.platform.http import CONVERSATION_ENDED_CODES
+from genesys.platform.regions import Region, api_base_url, check_event_stream_uri
+from genesys.webchat.client import (
+    MAX_PAGE_SIZE,
+    WebChatSession,
+    conversation_path,
+    member_path,
+    parse_timestamp,
+)
+from ops.instruments import RELAY_STREAM_RECONNECTS
+
+logger = logging.getLogger(__name__)
+
+AGENT = "AGENT"
+CONNECTED = "CONNECTED"
+DISCONNECTED = "DISCONNECTED"
+HEARTBEAT_TOPIC = "channel.metadata"
+
+#: ``ConversationEnded.reason`` values.
+ENDED_DISCONNECTED = "disconnected"  # our member was disconnected (e.g. the agent ended it)
+ENDED_UNAUTHORIZED = "unauthorized"  # Genesys no longer accepts the conversation's JWT
+# …or the Genesys error code: chat.error.conversation.state / chat.error.member.state
+
+
+# Events
+
+
+@dataclass(frozen=True)
+class AgentJoined:
+    member_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class AgentMessage:
+    message_id: str
+    member_id: str
+    name: str
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class AgentTyping:
+    member_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class AgentLeft:
+    member_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ConversationEnded:
+    """The conversation is over for us; ``reason`` says how we learnt it (see ``ENDED_*``)."""
+
+    reason: str
+
+
+Event = AgentJoined | AgentMessage | AgentTyping | AgentLeft | ConversationEnded
+
+
+class StreamHandler(Protocol):
+    async def __call__(self, event: Event) -> None: ...
+
+
+# Internal control flow
+
+
+class _Ended(Exception):
+    """The conversation is over: deliver ``ConversationEnded`` and stop."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Retry(Exception):
+    """Something transient failed (a call, the handler): reconnect and catch up later."""
+
+
+class _BadCursor(_Retry):
+    """The history refused our ``after`` cursor."""
+
+
+class _NotFound(_Retry):
+    """Genesys has no such member (or conversation)."""
+
+
+class _ConnectFailed(Exception):
+    """No WebSocket connection was made."""
+
+
+@dataclass(frozen=True)
+class _Member:
+    role: str
+    name: str
+
+
+class ConversationStream:
+    """One conversation's event stream, delivered to ``handler`` as normalized events.
+
+    ``run()`` holds the WebSocket (reconnecting with exponential backoff and jitter, then
+    backfilling from the history) until the conversation ends, then delivers
+    ``ConversationEnded`` and returns. After ``max_connect_failures`` consecutive failed
+    connects it polls members and history every ``poll_seconds`` instead, and tries the
+    WebSocket again every ``websocket_retry_seconds``. ``stop()`` ends it without an event.
+
+    A handler that raises leaves the event undelivered: the stream reconnects and the
+    backfill offers the message again. If it raises on ``ConversationEnded``, ``run()``
+    raises it. A stream knows only what it saw: on its first connect it delivers the
+    agents connected now and every agent message in the history not in
+    ``known_message_ids`` (the caller deduplicates across streams and restarts).
+    """
+
+    def __init__(
+        self,
+        region: Region,
+        session: WebChatSession,
+        handler: StreamHandler,
+        *,
+        heartbeat_timeout: float = 3 * 30.0,
+        max_connect_failures: int = 3,
+        poll_seconds: float = 5.0,
+        websocket_retry_seconds: float = 60.0,
+        reconnect_seconds: float = 1.0,
+        reconnect_max_seconds: float = 30.0,
+        request_timeout: float = 10.0,
+        remembered_messages: int = 10_000,
+        known_message_ids: Iterable[str] = (),
+        http: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.region = region
+        self.session = session
+        self.handler = handler
+        self.heartbeat_timeout = heartbeat_timeout
+        self.max_connect_failures = max(1, max_connect_failures)
+        self.poll_seconds = poll_seconds
+        self.websocket_retry_seconds = websocket_retry_seconds
+        self.reconnect_seconds = reconnect_seconds
+        self.reconnect_max_seconds = reconnect_max_seconds
+        self.request_timeout = request_timeout
+        self.remembered_messages = remembered_messages
+        self._http = http
+        # The SSRF guard: the URI comes from Genesys; refuse it before anyone connects.
+        self._stream_uri = check_event_stream_uri(region, session.event_stream_uri)
+        self._api = api_base_url(region)
+        self._messages_topic = f"v2.conversations.chats.{session.conversation_id}.messages"
+        self._members_topic = f"v2.conversations.chats.{session.conversation_id}.members"
+        self._members: dict[str, _Member] = {}
+        self._announced: dict[str, str] = {}  # agent member id → state last delivered
+        self._delivered: OrderedDict[str, None] = OrderedDict()
+        for message_id in known_message_ids:
+            self._remember(message_id)
+        self._history_cursor: str | None = None  # last message id read from the history
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        #: Successful WebSocket connects so far, and whether it is polling now.
+        self.connects = 0
+        self.polling = False
+
+    @property
+    def conversation_id(self) -> str:
+        return self.session.conversation_id
+
+    def __repr__(self) -> str:
+        return f"<ConversationStream {self.conversation_id}>"
+
+    # Lifecycle
+
+    async def run(self) -> None:
+        """Hold the stream until the conversation ends (returns) or ``stop()`` is called."""
+        if self._stopping:
+            return
+        self._task = asyncio.current_task()
+        try:
+            if self._http is not None:
+                await self._run(self._http)
+            else:
+                async with aiohttp.ClientSession() as http:
+                    await self._run(http)
+        except _Ended as ended:
+            logger.info("Genesys web chat %s ended (%s)", self.conversation_id, ended.reason)
+            await self.handler(ConversationEnded(ended.reason))
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            if self._task is not None:
+                self._task.uncancel()
+            logger.info("Genesys web chat %s: stream stopped", self.conversation_id)
+
+    def stop(self) -> None:
+        """Close the stream; ``run()`` returns without delivering anything more."""
+        self._stopping = True
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    async def _run(self, http: aiohttp.ClientSession) -> None:
+        loop = asyncio.get_running_loop()
+        failures = 0
+        last_websocket_try = 0.0
+        while True:
+            if self.polling and loop.time() - last_websocket_try < self.websocket_retry_seconds:
+                try:
+                    await self._catch_up(http)
+                except _Retry as error:
+                    logger.warning(
+                        "Genesys web chat %s: polling failed (%s)", self.conversation_id, error
+                    )
+                await asyncio.sleep(self.poll_seconds)
+                continue
+            last_websocket_try = loop.time()
+            try:
+                await self._hold_websocket(http)  # connected: no longer polling
+                failures = 0
+            except _ConnectFailed as error:
+                failures += 1
+                if self.polling:
+                    continue  # the retry interval is the backoff while polling
+                if failures >= self.max_connect_failures:
+                    logger.warning(
+                        "Genesys web chat %s: event stream failed %s times (%s); polling the "
+                        "history every %g s instead",
+                        self.conversation_id,
+                        failures,
+                        error,
+                        self.poll_seconds,
+                    )
+                    self.polling = True
+                    continue
+            delay = self._backoff(failures)
+            RELAY_STREAM_RECONNECTS.inc()
+            logger.info(
+                "Genesys web chat %s: reconnecting the event stream in %.2f s",
+                self.conversation_id,
+                delay,
+            )
+            await asyncio.sleep(delay)
+
+    def _backoff(self, failures: int) -> float:
+        cap = min(self.reconnect_max_seconds, self.reconnect_seconds * 2 ** max(failures - 1, 0))
+        return cap / 2 + random.uniform(0, cap / 2)  # noqa: S311 (jitter, not cryptography)
+
+    # The WebSocket
+
+    async def _hold_websocket(self, http: aiohttp.ClientSession) -> None:
+        """Connect, catch up, read frames until the socket closes or falls silent.
+
+        Raises ``_ConnectFailed`` when no connection was made; ``_Ended`` when it is over.
+        """
+        try:
+            async with asyncio.timeout(self.request_timeout):
+                ws = await http.ws_connect(
+                    self._stream_uri, timeout=aiohttp.ClientWSTimeout(ws_close=2.0)
+                )
+        except aiohttp.WSServerHandshakeError as error:
+            raise _ConnectFailed(f"handshake answered {error.status}") from None
+        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+            # Only the class: aiohttp's messages include the URL, which may carry a token.
+            raise _ConnectFailed(type(error).__name__) from None
+        async with ws:
+            self.connects += 1
+            logger.info(
+                "Genesys web chat %s: event stream connected%s%s",
+                self.conversation_id,
+                " again" if self.connects > 1 else "",
+                "; polling stops" if self.polling else "",
+            )
+            self.polling = False
+            try:
+                await self._catch_up(http)
+                while True:
+                    try:
+                        frame = await ws.receive(timeout=self.heartbeat_timeout)
+                    except TimeoutError:
+                        logger.warning(
+                            "Genesys web chat %s: no frame for %g s; the stream is dead",
+                            self.conversation_id,
+                            self.heartbeat_timeout,
+                        )
+                        return
+                    if frame.type == aiohttp.WSMsgType.TEXT:
+                        await self._on_frame(http, frame.data)
+                    elif frame.type in (
+                        aiohttp.WSMsgType.CLOSE,
+                        aiohttp.WSMsgType.CLOSING,
+                        aiohttp.WSMsgType.CLOSED,
+                        aiohttp.WSMsgType.ERROR,
+                    ):
+                        logger.info(
+                            "Genesys web chat %s: event stream closed (%s)",
+                            self.conversation_id,
+                            frame.type.name,
+                        )
+                        return
+            except _Retry as error:
+                logger.warning("Genesys web chat %s: %s; reconnecting", self.conversation_id, error)
+            except (aiohttp.ClientError, ConnectionError) as error:
+                logger.warning(
+                    "Genesys web chat %s: event stream failed (%s)",
+                    self.conversation_id,
+                    type(error).__name__,
+                )
+
+    async def _on_frame(self, http: aiohttp.ClientSession, data: str) -> None:
+        try:
+            frame = json.loads(data)
+        except ValueError:
+            logger.debug("Genesys web chat %s: a frame that is not JSON", self.conversation_id)
+            return
+        if not isinstance(frame, dict) or frame.get("topicName") == HEARTBEAT_TOPIC:
+            return
+        topic = frame.get("topicName")
+        kind = (frame.get("metadata") or {}).get("type")
+        body = frame.get("eventBody")
+        if not isinstance(body, dict):
+            return
+        if topic == self._messages_topic and kind == "message":
+            await self._on_message(http, body)
+        elif topic == self._messages_topic and kind == "typing-indicator":
+            await self._on_typing(http, body)
+        elif topic == self._members_topic and kind == "member-change":
+            await self._on_member_change(http, body)
+
+    async def _on_message(self, http: aiohttp.ClientSession, body: dict[str, Any]) -> None:
+        message_id = body.get("id")
+        sender_id = (body.get("sender") or {}).get("id")
+        if not message_id or not sender_id or sender_id == self.session.member_id:
+            return  # our own echo
+        # Only what agents write; member-join/-leave duplicate the member changes.
+        if body.get("bodyType") != "standard" or message_id in self._delivered:
+            return
+        member = await self._member(http, sender_id)
+        if member.role != AGENT:
+            return
+        at = parse_timestamp(body.get("timestamp")) or datetime.now(UTC)
+        text = body.get("body") if isinstance(body.get("body"), str) else ""
+        await self._deliver(AgentMessage(message_id, sender_id, member.name, text, at))
+        self._remember(message_id)
+
+    async def _on_typing(self, http: aiohttp.ClientSession, body: dict[str, Any]) -> None:
+        sender_id = (body.get("sender") or {}).get("id")
+        if not sender_id or sender_id == self.session.member_id:
+            return
+        member = await self._member(http, sender_id)
+        if member.role == AGENT:
+            with contextlib.suppress(_Retry):  # a lost typing indicator is not worth a reconnect
+                await self._deliver(AgentTyping(sender_id, member.name))
+
+    async def _on_member_change(self, http: aiohttp.ClientSession, body: dict[str, Any]) -> None:
+        change = body.get("member") or {}
+        member_id, state = change.get("id"), change.get("state")
+        if not member_id:
+            return
+        if member_id == self.session.member_id:
+            if state == DISCONNECTED:
+                raise _Ended(ENDED_DISCONNECTED)
+            return
+        member = await self._member(http, member_id)
+        if member.role != AGENT:
+            return  # the ACD placeholder, workflows
+        if state == CONNECTED and self._announced.get(member_id) != CONNECTED:
+            await self._deliver(AgentJoined(member_id, member.name))
+            self._announced[member_id] = CONNECTED
+        elif state == DISCONNECTED and self._announced.get(member_id) != DISCONNECTED:
+            await self._deliver(AgentLeft(member_id, member.name))
+            self._announced[member_id] = DISCONNECTED
+
+    # Catching up: after every connect, and each poll
+
+    async def _catch_up(self, http: aiohttp.ClientSession) -> None:
+        """Deliver what the member list and the history show that was not delivered yet:
+        agents who joined, their messages, agents who left, then the end."""
+        data = await self._get_json(
+            http,
+            f"{conversation_path(self.session)}/members",
+            what="the member list",
+            params={"pageSize": MAX_PAGE_SIZE},
+        )
+        entities = data.get("entities") if isinstance(data, dict) else None
+        joined: list[tuple[str, _Member]] = []
+        left: list[tuple[str, _Member]] = []
+        ended = False
+        for info in entities or []:
+            if not isinstance(info, dict) or not info.get("id"):
+                continue
+            member_id, state = str(info["id"]), info.get("state")
+            member = self._cache_member(member_id, info)
+            if member_id == self.session.member_id:
+                ended = state == DISCONNECTED
+            elif member.role == AGENT:
+                announced = self._announced.get(member_id)
+                if state == CONNECTED and announced != CONNECTED:
+                    joined.append((member_id, member))
+                elif state == DISCONNECTED and announced == CONNECTED:
+                    left.append((member_id, member))
+        for member_id, member in joined:
+            await self._deliver(AgentJoined(member_id, member.name))
+            self._announced[member_id] = CONNECTED
+        await self._backfill(http)
+        for member_id, member in left:
+            await self._deliver(AgentLeft(member_id, member.name))
+            self._announced[member_id] = DISCONNECTED
+        if ended:
+            raise _Ended(ENDED_DISCONNECTED)
+
+    async def _backfill(self, http: aiohttp.ClientSession) -> None:
+        """Offer every history message after the cursor to ``_on_message``, oldest first."""
+        path = f"{conversation_path(self.session)}/messages"
+        while True:
+            params: dict[str, Any] = {"sortOrder": "ascending", "maxResults": MAX_PAGE_SIZE}
+            if self._history_cursor:
+                params["after"] = self._history_cursor
+            try:
+                data = await self._get_json(http, path, what="the history", params=params)
+            except _BadCursor:
+                if not self._history_cursor:
+                    raise
+                self._history_cursor = None  # read it all again; delivered ids are skipped
+                continue
+            if not isinstance(data, dict):
+                return
+            page = [entity for entity in data.get("entities") or [] if isinstance(entity, dict)]
+            for message in page:
+                await self._on_message(http, message)
+                if message.get("id"):
+                    self._history_cursor = str(message["id"])
+            if not page or not data.get("next"):
+                return
+
+    # Members and HTTP
+
+    async def _member(self, http: aiohttp.ClientSession, member_id: str) -> _Member:
+        member = self._members.get(member_id)
+        if member is None:
+            try:
+                info = await self._get_json(
+                    http, member_path(self.session, member_id), what="the member lookup"
+                )
+            except _NotFound:
+                # Not worth a reconnect loop that would stall the backfill behind it.
+                logger.warning(
+                    "Genesys web chat %s: member %s not found; its events are ignored",
+                    self.conversation_id,
+                    member_id,
+                )
+                info = {"role": "UNKNOWN"}
+            member = self._cache_member(member_id, info if isinstance(info, dict) else {})
+        return member
+
+    def _cache_member(self, member_id: str, info: dict[str, Any]) -> _Member:
+        member = _Member(role=str(info.get("role") or ""), name=str(info.get("displayName") or ""))
+        if member.role:  # role and name do not change; state is read from each event
+            self._members[member_id] = member
+        return member
+
+    async def _get_json(
+        self,
+        http: aiohttp.ClientSession,
+        path: str,
+        *,
+        what: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """GET a guest API path with the JWT; ``_Ended`` when Genesys says it is over."""
+        try:
+            async with (
+                asyncio.timeout(self.request_timeout),
+                http.get(
+                    f"{self._api}{path}", headers=self.session.authorization, params=params
+                ) as response,
+            ):
+                status = response.status
+                try:
+                    body = await response.json(content_type=None)
+                except ValueError:
+                    body = None
+        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+            raise _Retry(f"{what} failed ({type(error).__name__})") from None
+        if 200 <= status < 300:
+            return body
+        code = body.get("code") if isinstance(body, dict) else None
+        if status == 401:
+            raise _Ended(ENDED_UNAUTHORIZED)
+        if status == 400 and code in CONVERSATION_ENDED_CODES:
+            raise _Ended(code)
+        if status == 404:
+            raise _NotFound(f"{what} answered 404 {code or ''}".rstrip())
+        if status == 400 and "after" in (params or {}):
+            raise _BadCursor(f"{what} refused the cursor (400 {code})")
+        raise _Retry(f"{what} answered {status} {code or ''}".rstrip())
+
+    # Delivery
+
+    async def _deliver(self, event: Event) -> None:
+        try:
+            await self.handler(event)
+        except Exception as error:
+            logger.warning(
+                "Genesys web chat %s: the handler failed on %s",
+                self.conversation_id,
+                type(event).__name__,
+                exc_info=True,
+            )
+            raise _Retry(f"the handler failed on {type(event).__name__}") from error
+
+    def _remember(self, message_id: str) -> None:
+        self._delivered[message_id] = None
+        while len(self._delivered) > self.remembered_messages:
+            self._delivered.popitem(last=False)
+
+
+# Many streams in one loop
+
+SupervisorHandler = Callable[[str, Event], Awaitable[None]]
+
+
+class StreamSupervisor:
+    """Holds one ``ConversationStream`` per key (e.g. a handover id) in this event loop.
+
+    Call ``sync(wanted)`` every second or two with the conversations that should be held:
+    it starts streams for new keys (or a key whose session changed) and stops those whose
+    key disappeared. A stream that ended, or whose stream URI the guard refused, is not
+    started again while its key is still wanted with the same session; one that crashed
+    is, at the next ``sync``. ``stream_options`` go to every ``ConversationStream``.
+    """
+
+    def __init__(
+        self,
+        handler: SupervisorHandler,
+        *,
+        http: aiohttp.ClientSession | None = None,
+        **stream_options: Any,
+    ) -> None:
+        self.handler = handler
+        self.stream_options = stream_options
+        self._http = http
+        self._own_http: aiohttp.ClientSession | None = None
+        self._running: dict[str, tuple[WebChatSession, ConversationStream, asyncio.Task]] = {}
+        self._finished: dict[str, WebChatSession] = {}
+
+    async def __aenter__(self) -> StreamSupervisor:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    @property
+    def streams(self) -> dict[str, ConversationStream]:
+        """The streams running now, by key."""
+        return {key: stream for key, (_, stream, _) in self._running.items()}
+
+    async def sync(self, wanted: Mapping[str, tuple[Region, WebChatSession]]) -> None:
+        self._reap()
+        stopping = [
+            key
+            for key, (session, _, _) in self._running.items()
+            if key not in wanted or wanted[key][1] != session
+        ]
+        await self._stop([self._running.pop(key) for key in stopping])
+        for key in list(self._finished):
+            if key not in wanted or wanted[key][1] != self._finished[key]:
+                del self._finished[key]
+        for key, (region, session) in wanted.items():
+            if key in self._running or self._finished.get(key) == session:
+                continue
+            try:
+                stream = ConversationStream(
+                    region,
+                    session,
+                    self._handler_for(key),
+                    http=self._session(),
+                    **self.stream_options,
+                )
+            except GenesysError as error:
+                logger.error("Genesys web chat %s: %s", session.conversation_id, error)
+                self._finished[key] = session
+                continue
+            task = asyncio.create_task(stream.run(), name=f"genesys-stream-{key}")
+            self._running[key] = (session, stream, task)
+
+    async def close(self) -> None:
+        """Stop every stream and wait for them to close."""
+        running, self._running = list(self._running.values()), {}
+        await self._stop(running)
+        if self._own_http is not None:
+            await self._own_http.close()
+            self._own_http = None
+
+    def _session(self) -> aiohttp.ClientSession:
+        if self._http is not None:
+            return self._http
+        if self._own_http is None or self._own_http.closed:
+            self._own_http = aiohttp.ClientSession()
+        return self._own_http
+
+    def _handler_for(self, key: str) -> StreamHandler:
+        async def handle(event: Event) -> None:
+            await self.handler(key, event)
+
+        return handle
+
+    def _reap(self) -> None:
+        for key, (session, stream, task) in list(self._running.items()):
+            if not task.done():
+                continue
+            del self._running[key]
+            error = None if task.cancelled() else task.exception()
+            if error is None:
+                self._finished[key] = session
+            else:
+                logger.error(
+                    "Genesys web chat %s: the stream failed; it restarts at the next sync",
+                    stream.conversation_id,
+                    exc_info=error,
+                )
+
+    @staticmethod
+    async def _stop(
+        entries: list[tuple[WebChatSession, ConversationStream, asyncio.Task]],
+    ) -> None:
+        for _, stream, _ in entries:
+            stream.stop()
+        if entries:
+            await asyncio.gather(*(task for _, _, task in entries), return_exceptions=True)

@@ -1,0 +1,172 @@
+"""The control API's Open Messaging part, under ``/sandbox/open-messaging/``.
+
+Configure integrations (webhook URL and secret), act as the agent, list webhook attempts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from genesys_sandbox import open_messaging
+from genesys_sandbox.app_keys import OPEN_MESSAGING, STATE
+from genesys_sandbox.errors import ApiError, optional_str, read_json_object, required_str
+from genesys_sandbox.open_messaging_models import (
+    MIN_WEBHOOK_SECRET_CHARS,
+    OmConversation,
+    OpenIntegration,
+)
+from genesys_sandbox.state import now_iso
+
+PREFIX = "/sandbox/open-messaging"
+
+
+async def put_integration(request: web.Request) -> web.Response:
+    world = request.app[OPEN_MESSAGING]
+    data = await read_json_object(request)
+    integration_id = request.match_info["integration_id"]
+    existing = world.integrations.get(integration_id)
+    url = required_str(data, "webhook_url")
+    if not url.startswith(("http://", "https://")):
+        raise ApiError(400, message="webhook_url must be an http(s) URL.")
+    secret = required_str(data, "webhook_secret")
+    if len(secret) < MIN_WEBHOOK_SECRET_CHARS:
+        raise ApiError(
+            400,
+            message=f"webhook_secret needs at least {MIN_WEBHOOK_SECRET_CHARS} characters.",
+        )
+    name = optional_str(data, "name") or (existing.name if existing else "Open Messaging")
+    integration = OpenIntegration(
+        integration_id,
+        name,
+        webhook_url=url,
+        webhook_secret=secret,
+        date_created=existing.date_created if existing else now_iso(),
+    )
+    world.integrations[integration_id] = integration
+    return web.json_response(integration.summary())
+
+
+async def get_integration(request: web.Request) -> web.Response:
+    integration = request.app[OPEN_MESSAGING].integrations.get(request.match_info["integration_id"])
+    if integration is None:
+        raise ApiError(404, "not.found", "Integration not found")
+    return web.json_response(integration.summary())
+
+
+async def list_integrations(request: web.Request) -> web.Response:
+    return web.json_response(
+        [i.summary() for i in request.app[OPEN_MESSAGING].integrations.values()]
+    )
+
+
+def _conversation(request: web.Request) -> OmConversation:
+    conversation = request.app[OPEN_MESSAGING].conversations.get(
+        request.match_info["conversation_id"]
+    )
+    if conversation is None:
+        raise ApiError(404, "not.found", "Conversation not found")
+    return conversation
+
+
+async def _optional_object(request: web.Request) -> dict[str, Any]:
+    if not await request.read():
+        return {}
+    return await read_json_object(request)
+
+
+async def list_conversations(request: web.Request) -> web.Response:
+    conversations = request.app[OPEN_MESSAGING].conversations.values()
+    return web.json_response([c.summary() for c in conversations])
+
+
+async def get_conversation(request: web.Request) -> web.Response:
+    return web.json_response(_conversation(request).summary())
+
+
+async def agent_join(request: web.Request) -> web.Response:
+    conversation = _conversation(request)
+    data = await _optional_object(request)
+    name = optional_str(data, "name") or "Sandbox Agent"
+    agent = await open_messaging.agent_join(request.app, conversation, name)
+    return web.json_response(
+        {"participant": agent.summary(), "conversation": conversation.summary()}
+    )
+
+
+async def agent_message(request: web.Request) -> web.Response:
+    conversation = _conversation(request)
+    data = await read_json_object(request)
+    message = await open_messaging.agent_send(request.app, conversation, required_str(data, "text"))
+    return web.json_response({"id": message.id, "message": message.summary()}, status=201)
+
+
+async def bot_message(request: web.Request) -> web.Response:
+    conversation = _conversation(request)
+    data = await read_json_object(request)
+    name = optional_str(data, "name") or "Sandbox In-Queue Flow"
+    message = await open_messaging.bot_send(
+        request.app, conversation, required_str(data, "text"), name
+    )
+    return web.json_response({"id": message.id, "message": message.summary()}, status=201)
+
+
+async def agent_typing(request: web.Request) -> web.Response:
+    event_id = await open_messaging.agent_typing(request.app, _conversation(request))
+    return web.json_response({"id": event_id})
+
+
+async def agent_leave(request: web.Request) -> web.Response:
+    conversation = _conversation(request)
+    data = await _optional_object(request)
+    end = data.get("end_conversation", False)
+    if not isinstance(end, bool):
+        raise ApiError(400, message="end_conversation must be true or false.")
+    await open_messaging.agent_leave(request.app, conversation, end=end)
+    return web.json_response(conversation.summary())
+
+
+async def transfer(request: web.Request) -> web.Response:
+    conversation = _conversation(request)
+    data = await read_json_object(request)
+    queue_name = required_str(data, "queue_name")
+    queue = request.app[STATE].queue_by_name(queue_name)
+    if queue is None:
+        raise ApiError(400, message=f"No queue named {queue_name!r}.")
+    await open_messaging.transfer(request.app, conversation, queue)
+    return web.json_response(conversation.summary())
+
+
+async def list_deliveries(request: web.Request) -> web.Response:
+    conversation_id = request.query.get("conversation_id")
+    return web.json_response(
+        [
+            d.as_json()
+            for d in request.app[OPEN_MESSAGING].deliveries
+            if conversation_id in (None, d.conversation_id)
+        ]
+    )
+
+
+async def clear_deliveries(request: web.Request) -> web.Response:
+    request.app[OPEN_MESSAGING].deliveries.clear()
+    return web.Response(status=204)
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get(PREFIX + "/integrations", list_integrations)
+    r.add_put(PREFIX + "/integrations/{integration_id}", put_integration)
+    r.add_get(PREFIX + "/integrations/{integration_id}", get_integration)
+    r.add_get(PREFIX + "/conversations", list_conversations)
+    conversation = PREFIX + "/conversations/{conversation_id}"
+    r.add_get(conversation, get_conversation)
+    r.add_post(conversation + "/agent/join", agent_join)
+    r.add_post(conversation + "/agent/messages", agent_message)
+    r.add_post(conversation + "/agent/typing", agent_typing)
+    r.add_post(conversation + "/bot-message", bot_message)
+    r.add_post(conversation + "/agent/leave", agent_leave)
+    r.add_post(conversation + "/transfer", transfer)
+    r.add_get(PREFIX + "/deliveries", list_deliveries)
+    r.add_delete(PREFIX + "/deliveries", clear_deliveries)
