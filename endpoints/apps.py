@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import contextlib
+
+from celery import current_app
 from django.apps import AppConfig
+from django.core.exceptions import ImproperlyConfigured
 
 
 class EndpointsConfig(AppConfig):
@@ -11,3 +15,8 @@ class EndpointsConfig(AppConfig):
     def ready(self) -> None:
         from endpoints import checks  # noqa: F401 (registers the system checks)
         from endpoints.handovers import retention, tasks  # noqa: F401 (registers the tasks)
+        from endpoints.providers import install_beat_schedule
+
+        # A broken HANDOVER_PROVIDERS: the handover_portal.E004 check says why.
+        with contextlib.suppress(ImproperlyConfigured):
+            install_beat_schedule(current_app)

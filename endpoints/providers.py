@@ -1,21 +1,29 @@
-"""Handover providers: the registry through which ``endpoints`` reaches every provider.
+"""Handover providers: the registry through which the project reaches every provider.
 
-A provider is a class with declarative attributes, listed by dotted path in the
-``HANDOVER_PROVIDERS`` setting. Adding one means adding a module (and its settings model),
-not editing branches across the code. ``endpoints`` never imports a provider's app.
+A provider is a class with declarative attributes in its app's ``providers`` module, listed
+by dotted path in the ``HANDOVER_PROVIDERS`` setting: its app is installed from that line
+(``endpoints.provider_apps``), and it declares everything else the project needs of it:
+its settings model, admin inline and API serializer (configuration), its transport, URLs,
+periodic tasks and relay listener (run time). Adding a provider is one app and one line;
+neither ``handover_portal`` nor ``endpoints`` imports a provider's app.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
+import logging
+import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.urls import URLPattern, URLResolver, clear_url_caches, include, path
 from django.utils.module_loading import import_string
 
 if TYPE_CHECKING:
@@ -25,6 +33,8 @@ if TYPE_CHECKING:
 
     from endpoints.handovers.transports import HandoverTransport
     from endpoints.models import Endpoint
+
+logger = logging.getLogger("endpoints.providers")
 
 NO_PROVIDER = "none"
 DEFAULT_SESSION_DURATION_MINUTES = 20
@@ -81,6 +91,33 @@ class HandoverProvider:
     #: Dotted path of the ``endpoints.handovers.transports.HandoverTransport`` that relays
     #: handovers.
     transport: ClassVar[str | None] = None
+
+    #: Dotted path of a URLconf module mounted at ``/<url_prefix>/``: the provider's service
+    #: calling us (webhooks). Give it an ``app_name``: its URLs are reversed by namespace.
+    urls: ClassVar[str | None] = None
+    #: Where ``urls`` is mounted; by default the provider's app label.
+    url_prefix: ClassVar[str | None] = None
+    #: Dotted path of a URLconf module mounted under ``/api/v1/`` (the provider's resources).
+    api_urls: ClassVar[str | None] = None
+    #: Dotted path of the class the ``relay`` command runs for this provider's open
+    #: handovers (an ``endpoints.handovers.relay.RelayListener``). Providers naming the same
+    #: class share one instance, and so one division of their handovers between replicas.
+    relay_listener: ClassVar[str | None] = None
+
+    def periodic_tasks(self) -> Mapping[str, Mapping[str, Any]]:
+        """Celery beat entries the provider needs, ``{name: {"task": …, "schedule": …}}``
+        as in ``CELERY_BEAT_SCHEDULE``; the project's beat runs them."""
+        return {}
+
+    @classmethod
+    def app_label(cls) -> str:
+        """The label of the Django app the provider's class lives in."""
+        from django.apps import apps
+
+        config = apps.get_containing_app_config(cls.__module__)
+        if config is None:
+            raise ImproperlyConfigured(f"{cls.__module__} is in no installed app.")
+        return config.label
 
     def get_transport(self) -> HandoverTransport:
         if self.transport is None:
@@ -165,18 +202,18 @@ class UnknownProvider(LookupError):
 def get_providers() -> dict[str, HandoverProvider]:
     """The configured providers by id, in the setting's order."""
     providers: dict[str, HandoverProvider] = {}
-    for path in settings.HANDOVER_PROVIDERS:
+    for dotted in settings.HANDOVER_PROVIDERS:
         try:
-            provider_class = import_string(path)
+            provider_class = import_string(dotted)
         except ImportError as error:
             raise ImproperlyConfigured(
-                f"HANDOVER_PROVIDERS: cannot import {path!r}: {error}"
+                f"HANDOVER_PROVIDERS: cannot import {dotted!r}: {error}"
             ) from None
         if not (isinstance(provider_class, type) and issubclass(provider_class, HandoverProvider)):
-            raise ImproperlyConfigured(f"HANDOVER_PROVIDERS: {path!r} is not a HandoverProvider.")
+            raise ImproperlyConfigured(f"HANDOVER_PROVIDERS: {dotted!r} is not a HandoverProvider.")
         if provider_class.id in providers:
             raise ImproperlyConfigured(
-                f"HANDOVER_PROVIDERS: {path!r} repeats the id {provider_class.id!r}."
+                f"HANDOVER_PROVIDERS: {dotted!r} repeats the id {provider_class.id!r}."
             )
         providers[provider_class.id] = provider_class()
     return providers
@@ -191,6 +228,11 @@ def _transport(path: str) -> HandoverTransport:
 def _reset_providers(*, setting: str, **kwargs: object) -> None:
     if setting == "HANDOVER_PROVIDERS":
         get_providers.cache_clear()
+        # The project's URLconf mounts the providers' URLs when it is imported.
+        urlconf = sys.modules.get(settings.ROOT_URLCONF)
+        if urlconf is not None:
+            importlib.reload(urlconf)
+        clear_url_caches()
 
 
 def get_provider(provider_id: str) -> HandoverProvider:
@@ -206,3 +248,59 @@ def get_provider(provider_id: str) -> HandoverProvider:
 def provider_choices() -> list[tuple[str, str]]:
     """(id, label) of every provider, for a select built at run time (no migration needed)."""
     return [(provider.id, provider.label) for provider in get_providers().values()]
+
+
+def _unique(paths: list[str | None]) -> list[str]:
+    return list(dict.fromkeys(dotted for dotted in paths if dotted))
+
+
+def _configured() -> list[HandoverProvider]:
+    """The providers, for the URLconf: a broken ``HANDOVER_PROVIDERS`` mounts none (and is
+    logged) so that ``manage.py check`` can report it (``handover_portal.E004``)."""
+    try:
+        return list(get_providers().values())
+    except ImproperlyConfigured as error:
+        logger.error("No provider URLs mounted: %s", error)
+        return []
+
+
+def provider_urlpatterns() -> list[URLResolver | URLPattern]:
+    """Every provider's ``urls``, each at ``/<url_prefix>/`` (once per module)."""
+    mounted: dict[str, str] = {}
+    for provider in _configured():
+        if provider.urls and provider.urls not in mounted:
+            mounted[provider.urls] = provider.url_prefix or provider.app_label()
+    return [path(f"{prefix}/", include(module)) for module, prefix in mounted.items()]
+
+
+def provider_api_urlpatterns() -> list[URLResolver | URLPattern]:
+    """Every provider's ``api_urls``, for the project to mount under ``/api/v1/``."""
+    modules = _unique([provider.api_urls for provider in _configured()])
+    return [path("", include(module)) for module in modules]
+
+
+def beat_schedule() -> dict[str, Mapping[str, Any]]:
+    """The providers' periodic tasks, one beat entry each (a name repeated is refused)."""
+    schedule: dict[str, Mapping[str, Any]] = {}
+    for provider in get_providers().values():
+        for name, entry in provider.periodic_tasks().items():
+            if name in schedule and schedule[name] != entry:
+                raise ImproperlyConfigured(
+                    f"HANDOVER_PROVIDERS: two providers declare the periodic task {name!r}."
+                )
+            schedule[name] = entry
+    return schedule
+
+
+def install_beat_schedule(app: Any) -> None:
+    """Give the Celery ``app`` the project's beat entries plus every provider's."""
+    app.conf.beat_schedule = {**settings.CELERY_BEAT_SCHEDULE, **beat_schedule()}
+
+
+def relay_listeners() -> dict[str, tuple[str, ...]]:
+    """Each relay listener's dotted path → the ids of the providers it serves."""
+    listeners: dict[str, list[str]] = {}
+    for provider in get_providers().values():
+        if provider.relay_listener:
+            listeners.setdefault(provider.relay_listener, []).append(provider.id)
+    return {dotted: tuple(ids) for dotted, ids in listeners.items()}

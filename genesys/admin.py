@@ -13,12 +13,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from endpoints.admin import (
-    ProviderSettingsInline,
-    ReadOnlyAdminMixin,
-    SecretFormAdminMixin,
-    TestConnectionMixin,
-)
+from endpoints.admin import ProviderSettingsInline, SecretFormAdminMixin, TestConnectionMixin
+from endpoints.admin_mixins import ReadOnlyAdminMixin
 from endpoints.fields import secret_state
 from endpoints.providers import Finding
 from genesys.diagnostics import connection_findings

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
 
 from endpoints.providers import AgentAvailability, Finding, HandoverProvider
 from genesys.availability import agent_availability
@@ -12,7 +15,18 @@ if TYPE_CHECKING:
     from endpoints.models import Endpoint
 
 
-class GenesysCloudProvider(HandoverProvider):
+class GenesysProvider(HandoverProvider):
+    """What both Genesys channels share: the OAuth2 connections API, and one relay process
+    loop (``genesys.relay``) for both, dividing their handovers between its replicas."""
+
+    api_urls = "genesys.api.urls"
+    relay_listener = "genesys.relay.GenesysRelay"
+
+    def agent_availability(self, endpoint: Endpoint) -> AgentAvailability:
+        return agent_availability(endpoint)
+
+
+class GenesysCloudProvider(GenesysProvider):
     id = "genesys"
     label = "Genesys Cloud"
     settings_model = "genesys.GenesysSettings"
@@ -32,17 +46,25 @@ class GenesysCloudProvider(HandoverProvider):
     def test_connection(self, endpoint: Endpoint) -> list[Finding]:
         return endpoint_findings(endpoint)
 
-    def agent_availability(self, endpoint: Endpoint) -> AgentAvailability:
-        return agent_availability(endpoint)
 
-
-class GenesysOpenMessagingProvider(HandoverProvider):
+class GenesysOpenMessagingProvider(GenesysProvider):
     id = "genesys_om"
     label = "Genesys Cloud Open Messaging"
     settings_model = "genesys.OpenMessagingSettings"
     admin_inline = "genesys.admin.OpenMessagingSettingsInline"
     transport = "genesys.open_messaging.transport.OpenMessagingTransport"
     api_serializer = "genesys.api.serializers.OpenMessagingSettingsSerializer"
+    # Genesys's webhooks: /genesys/open-messaging/<token>/…
+    urls = "genesys.open_messaging.urls"
+    url_prefix = "genesys"
+
+    def periodic_tasks(self) -> Mapping[str, Mapping[str, Any]]:
+        return {
+            "sweep-open-messaging-inbox": {
+                "task": "genesys.tasks.om_inbox_sweep_task",
+                "schedule": settings.RELAY_SWEEP_INTERVAL_SECONDS,
+            }
+        }
 
     def handover_refusal(self, endpoint: Endpoint) -> str | None:
         if self.get_settings(endpoint) is None:
@@ -55,6 +77,3 @@ class GenesysOpenMessagingProvider(HandoverProvider):
 
     def test_connection(self, endpoint: Endpoint) -> list[Finding]:
         return om_endpoint_findings(endpoint)
-
-    def agent_availability(self, endpoint: Endpoint) -> AgentAvailability:
-        return agent_availability(endpoint)

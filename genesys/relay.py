@@ -6,7 +6,7 @@ leaving, the end of the conversation).
 Every ``poll_seconds`` it asks ``endpoints.handovers.relay_ownership`` which handovers it owns (its
 share, when several replicas run) and starts or stops their streams and topics; each agent
 event is recorded once (the database deduplicates by Genesys message id) and its callback
-delivery handed to Celery. ``genesys_relay`` runs it until stopped.
+delivery handed to Celery. The ``relay`` command runs it (``GenesysProvider.relay_listener``).
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ logger = logging.getLogger("genesys.relay")
 Wanted = dict[str, tuple[Region, WebChatSession]]
 Channels = dict[tuple[int, str], tuple[Region, OAuth2Connection, set[str]]]
 
-#: The providers whose open handovers this relay holds (and divides between its replicas).
+#: The providers whose open handovers this relay holds (and divides between its replicas),
+#: unless told otherwise (the ``relay`` command passes the ones naming it).
 PROVIDERS = (GenesysCloudProvider.id, GenesysOpenMessagingProvider.id)
 
 #: A handover that cannot be read is logged again at most this often, while it stays so.
@@ -124,9 +125,15 @@ class GenesysRelay:
     """
 
     def __init__(
-        self, *, poll_seconds: float, threads: int | None = None, token: str | None = None
+        self,
+        *,
+        poll_seconds: float,
+        providers: tuple[str, ...] = PROVIDERS,
+        threads: int | None = None,
+        token: str | None = None,
     ) -> None:
         self.poll_seconds = poll_seconds
+        self.providers = providers
         self.threads = settings.RELAY_THREADS if threads is None else threads
         self.token = token or relay_ownership.new_token()
         self._known: dict[int, tuple[Region, WebChatSession]] = {}
@@ -135,7 +142,7 @@ class GenesysRelay:
 
     def poll(self) -> tuple[Wanted, Channels]:
         """The streams and notification channels of the handovers this replica owns now."""
-        owned = relay_ownership.poll(token=self.token, providers=PROVIDERS)
+        owned = relay_ownership.poll(token=self.token, providers=self.providers)
         if owned != self._owned:
             logger.info(
                 "Genesys relay %s: owns %s handovers (%s claimed, %s let go)",

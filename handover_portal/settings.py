@@ -14,6 +14,8 @@ from pathlib import Path
 
 import environ
 
+from endpoints.provider_apps import provider_apps
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = BASE_DIR / ".data"
 
@@ -41,7 +43,7 @@ HANDOVER_PROVIDERS = env.list(
     ],
 )
 
-INSTALLED_APPS = [
+_PROJECT_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -58,8 +60,9 @@ INSTALLED_APPS = [
     "security",
     "ops",
     "endpoints",
-    "genesys",
 ]
+# Each provider's app comes from its line in HANDOVER_PROVIDERS (<app>.providers.<Class>).
+INSTALLED_APPS = [*_PROJECT_APPS, *provider_apps(HANDOVER_PROVIDERS, installed=_PROJECT_APPS)]
 
 MIDDLEWARE = [
     # First: /health/live, /health/ready and /metrics, answered before the HTTPS redirect and
@@ -207,6 +210,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 HANDOVER_EXPIRY_INTERVAL_SECONDS = env.float("HANDOVER_EXPIRY_INTERVAL_SECONDS", default=60.0)
 RELAY_SWEEP_INTERVAL_SECONDS = env.float("RELAY_SWEEP_INTERVAL_SECONDS", default=60.0)
+# The project's periodic tasks; each provider adds its own (HandoverProvider.periodic_tasks,
+# merged when Django starts: endpoints.providers.install_beat_schedule).
 CELERY_BEAT_SCHEDULE = {
     "expire-idle-handovers": {
         "task": "endpoints.tasks.handovers_expire_task",
@@ -214,10 +219,6 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sweep-relay": {
         "task": "endpoints.tasks.relay_sweep_task",
-        "schedule": RELAY_SWEEP_INTERVAL_SECONDS,
-    },
-    "sweep-open-messaging-inbox": {
-        "task": "genesys.tasks.om_inbox_sweep_task",
         "schedule": RELAY_SWEEP_INTERVAL_SECONDS,
     },
     "purge-ended-handovers": {
@@ -315,7 +316,11 @@ GENESYS_HTTP_BACKOFF_MAX_SECONDS = env.float("GENESYS_HTTP_BACKOFF_MAX_SECONDS",
 GENESYS_HTTP_RETRY_AFTER_MAX_SECONDS = env.float(
     "GENESYS_HTTP_RETRY_AFTER_MAX_SECONDS", default=30.0
 )
-GENESYS_RELAY_POLL_SECONDS = env.float("GENESYS_RELAY_POLL_SECONDS", default=1.0)
+# How often the relay looks for handovers to hold or let go (GENESYS_RELAY_POLL_SECONDS: its
+# name before the relay served every provider).
+RELAY_POLL_SECONDS = env.float(
+    "RELAY_POLL_SECONDS", default=env.float("GENESYS_RELAY_POLL_SECONDS", default=1.0)
+)
 # The relay's threads for blocking work (recording events, Notifications API calls).
 RELAY_THREADS = env.int("RELAY_THREADS", default=8)
 # A relay replica holds a handover this long without renewing; a dead one's are taken over.

@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 
 from endpoints.admin_overview import handover_overview
 from endpoints.api.docs import RedocView, SchemaView, SwaggerView
+from endpoints.providers import provider_api_urlpatterns, provider_urlpatterns
 
 admin.site.site_header = "Handover Portal"
 admin.site.site_title = "Handover Portal"
@@ -13,7 +14,8 @@ admin.site.index_title = "Administration"
 
 api_v1 = [
     path("", include("endpoints.api.urls")),
-    path("", include("genesys.api.urls")),
+    path("", include("endpoints.handovers.api.urls")),
+    *provider_api_urlpatterns(),
 ]
 
 urlpatterns = [
@@ -26,7 +28,8 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
-    path("genesys/", include("genesys.open_messaging.urls")),
+    # Each provider's own URLs (its service's webhooks) at /<its url_prefix>/.
+    *provider_urlpatterns(),
     path("api/schema/", SchemaView.as_view(), name="api-schema"),
     path("api/docs/", SwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", RedocView.as_view(url_name="api-schema"), name="api-redoc"),

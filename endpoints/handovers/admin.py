@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 
-from endpoints.admin import ReadOnlyAdminMixin
+from endpoints.admin_mixins import ReadOnlyAdminMixin
 from endpoints.handovers.retention import retention_policy
 from endpoints.handovers.services import handover_end
 from endpoints.handovers.transcript_export import as_text, document, json_response, text_response

@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from endpoints.admin import ReadOnlyAdminMixin
+from endpoints.admin_mixins import ReadOnlyAdminMixin
 from endpoints.models import Handover, HandoverStatus, RelayReplica
 
 

@@ -26,13 +26,9 @@ from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
 from endpoints.handovers import leases, retries
+from endpoints.handovers.enqueue import OUTBOX_SEND, enqueue_after_commit
 from endpoints.handovers.leases import Lease, LeaseLost
-from endpoints.handovers.services import (
-    enqueue_after_commit,
-    handover_end,
-    handover_event_record,
-    mark_queued,
-)
+from endpoints.handovers.services import handover_end, handover_event_record, mark_queued
 from endpoints.handovers.transports import (
     ConversationOver,
     HandoverTransport,
@@ -128,7 +124,7 @@ def receipt_enqueue(event: HandoverEvent, *, delivered: bool, reason: str = "") 
         },
     )
     if created:
-        enqueue_after_commit("outbox_send_task", handover.pk)
+        enqueue_after_commit(OUTBOX_SEND, handover.pk)
 
 
 def has_due_messages(handover_id: int) -> bool:

@@ -1,6 +1,6 @@
 """Which relay replica holds which open handover: ownership kept in the database.
 
-A relay process (``genesys_relay``) holds a connection to the provider per open handover (a
+A relay process (``manage.py relay``) holds a connection to the provider per open handover (a
 web chat event stream, a notification topic). Run several replicas and each holds only the
 handovers it owns. A replica has a random token and a ``RelayReplica`` row; every poll it
 calls ``poll(token=…, providers=…)``, which

@@ -17,6 +17,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from endpoints.handovers.enqueue import (
+    CALLBACKS_DELIVER,
+    OUTBOX_SEND,
+    TYPING,
+    enqueue_after_commit,
+)
 from endpoints.models import (
     Endpoint,
     EndReason,
@@ -49,26 +55,6 @@ FIRSTS = {EventKind.AGENT_JOINED: "first_agent_at", EventKind.AGENT_MESSAGE: "fi
 #: The text of the outbox rows that are provider steps rather than messages.
 START_TEXT = "Create the provider's conversation."
 DISCONNECT_TEXT = "Leave the provider's conversation."
-
-
-def _tasks() -> Any:
-    from endpoints.handovers import tasks  # the tasks module imports this one
-
-    return tasks
-
-
-def enqueue_after_commit(task_name: str, *args: Any) -> None:
-    """Hand work to a worker once the transaction commits, without failing the caller.
-
-    What is committed is already safe in the database (the outbox, the events): if the
-    broker cannot take the task now, the sweeper enqueues it later, so a broker outage is
-    logged and the caller (an API request) still gets its answer.
-    """
-
-    def publish() -> None:
-        getattr(_tasks(), task_name).delay(*args)
-
-    transaction.on_commit(publish, robust=True)
 
 
 def lock_handover(handover_id: int) -> Handover:
@@ -167,7 +153,7 @@ def handover_start(
                 ),
             ]
         )
-        enqueue_after_commit("outbox_send_task", handover.pk)
+        enqueue_after_commit(OUTBOX_SEND, handover.pk)
     logger.info("Handover %s started on endpoint %s", handover.public_id, endpoint.pk)
     return handover, True
 
@@ -197,7 +183,7 @@ def handover_message_add(
         )
         reset_idle_clock(locked, timezone.now())
         locked.save(update_fields=["last_activity_at", "expires_at", "warn_at"])
-        enqueue_after_commit("outbox_send_task", locked.pk)
+        enqueue_after_commit(OUTBOX_SEND, locked.pk)
     return message, True
 
 
@@ -205,7 +191,7 @@ def handover_typing(*, handover: Handover) -> None:
     """The user is typing: tell the agent, best effort (no outbox, no retry, no order)."""
     if not handover.is_open:
         raise HandoverClosed(f"The handover has ended ({handover.get_end_reason_display()}).")
-    enqueue_after_commit("handover_typing_task", handover.pk)
+    enqueue_after_commit(TYPING, handover.pk)
 
 
 def handover_event_record(
@@ -262,7 +248,7 @@ def record_event(
         next_delivery_at=timezone.now() if callback else None,
     )
     if callback:
-        enqueue_after_commit("callbacks_deliver_task", handover.pk)
+        enqueue_after_commit(CALLBACKS_DELIVER, handover.pk)
     return event
 
 
@@ -307,7 +293,7 @@ def handover_end(
             OutboundMessage.objects.create(
                 handover=handover, kind=OutboundMessage.Kind.DISCONNECT, text=DISCONNECT_TEXT
             )
-            enqueue_after_commit("outbox_send_task", handover.pk)
+            enqueue_after_commit(OUTBOX_SEND, handover.pk)
     logger.info("Handover %s ended: %s", handover.public_id, reason)
     return True
 

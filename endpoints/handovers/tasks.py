@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from endpoints.handovers import callbacks, leases, outbox
+from endpoints.handovers import callbacks, enqueue, leases, outbox
 from endpoints.handovers.expiry import handovers_expire
 from endpoints.handovers.transports import TransportError
 from endpoints.models import Handover, HandoverEvent, HandoverStatus, OutboundMessage
@@ -35,7 +35,7 @@ def _again(task, handover_id: int, delay: float | None) -> None:
 
 
 # Each task keeps the name it had before its module moved: queued messages carry it.
-@shared_task(name="endpoints.tasks.outbox_send_task", acks_late=True)
+@shared_task(name=enqueue.OUTBOX_SEND, acks_late=True)
 def outbox_send_task(handover_id: int) -> None:
     """Do the handover's provider work in order: its start, its messages, its disconnect
     (one worker per handover at a time)."""
@@ -58,7 +58,7 @@ def handover_disconnect_task(handover_id: int) -> None:
     outbox_send_task(handover_id)
 
 
-@shared_task(name="endpoints.tasks.handover_typing_task", expires=10)
+@shared_task(name=enqueue.TYPING, expires=10)
 def handover_typing_task(handover_id: int) -> None:
     """Tell the agent the user is typing; a lost or failed indicator is not retried."""
     handover = Handover.objects.filter(pk=handover_id).first()
@@ -74,7 +74,7 @@ def handover_typing_task(handover_id: int) -> None:
         )
 
 
-@shared_task(name="endpoints.tasks.callbacks_deliver_task", acks_late=True)
+@shared_task(name=enqueue.CALLBACKS_DELIVER, acks_late=True)
 def callbacks_deliver_task(handover_id: int) -> None:
     """POST the handover's events to the endpoint's callback URL, in order."""
     _again(callbacks_deliver_task, handover_id, callbacks.callbacks_deliver(handover_id))

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class RelayReplica(models.Model):
-    """One running relay process (``genesys_relay``), known by a random token.
+    """One running relay process (``manage.py relay``), known by a random token.
 
     It heartbeats every poll; a replica whose heartbeat is older than the ownership lease
     counts as dead, and its handovers are taken over (``endpoints.handovers.relay_ownership``).

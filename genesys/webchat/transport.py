@@ -1,7 +1,7 @@
 """The Genesys web chat v2 transport: handovers relayed through the guest API.
 
 User → agent goes through the relay's outbox (``send``); agent → user arrives on the
-conversation's event stream, held by ``genesys_relay``, which records each event through
+conversation's event stream, held by the ``relay`` process, which records each event through
 ``record_stream_event``.
 """
 

@@ -44,7 +44,7 @@ FAST = {
     "CALLBACK_READ_TIMEOUT": "2",
     "CALLBACK_BACKOFF_SECONDS": "0.05",
     "CALLBACK_BACKOFF_MAX_SECONDS": "0.2",
-    "GENESYS_RELAY_POLL_SECONDS": "0.2",
+    "RELAY_POLL_SECONDS": "0.2",
     "GENESYS_TRANSFER_GRACE_SECONDS": "2.0",
     "RELAY_OWNERSHIP_LEASE_SECONDS": "2",
 }
@@ -144,7 +144,7 @@ class Process:
 
 
 WORKER_READY = " ready."
-RELAY_READY = "Genesys relay: holding event streams"
+RELAY_READY = "Relay: running"
 
 #: Every stack of this session, so that one can pause the others (they share the sandbox
 #: and the test database: two relays would hold the same streams).
@@ -198,7 +198,7 @@ class Stack:
     def start_relay(self, name: str = "relay", *, wait: bool = True) -> Process:
         relay = Process(
             name if not self.relays else f"{name}-{len(self.relays)}",
-            [sys.executable, "manage.py", "genesys_relay"],
+            [sys.executable, "manage.py", "relay"],
             self.env,
             self.log_dir,
         )

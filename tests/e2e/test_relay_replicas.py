@@ -20,7 +20,7 @@ from tests.factories import GenesysSettingsFactory, OAuth2ConnectionFactory
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 LEASE = float(FAST["RELAY_OWNERSHIP_LEASE_SECONDS"])
-POLL = float(FAST["GENESYS_RELAY_POLL_SECONDS"])
+POLL = float(FAST["RELAY_POLL_SECONDS"])
 HANDOVERS = 6
 
 

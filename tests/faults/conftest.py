@@ -7,7 +7,7 @@ One stack per session (``fault_stack``), on the test database, started once:
   cache (tokens, throttles), which stays up: an outage of the broker is what is tested;
 - two Celery workers (killable with ``kill -9`` and restartable), the beat (the relay's
   sweeper every second: it is what recovers work a crash left), the relay process
-  ``genesys_relay`` and gunicorn serving the REST API and the Open Messaging webhooks;
+  ``relay`` and gunicorn serving the REST API and the Open Messaging webhooks;
 - the session's sandbox (``sandbox_server``) as Genesys.
 
 ``faults`` (per test) resets the sandbox, flushes the cache and checks every process is up

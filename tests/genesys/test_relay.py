@@ -140,7 +140,7 @@ def test_a_slow_genesys_call_does_not_delay_another_handovers_events(genesys, co
     """One Notifications API call takes 4 s; an agent joining a web chat meanwhile is
     recorded at once (all blocking work shared one thread: it waited the 4 s)."""
     settings.GENESYS_HTTP_READ_TIMEOUT = 10.0  # the slow answer is waited for, not retried
-    settings.GENESYS_RELAY_POLL_SECONDS = 0.1
+    settings.RELAY_POLL_SECONDS = 0.1
     webchat = webchat_started(genesys, connection)
     om_handover(OpenMessagingSettingsFactory(node_authentication=connection), 1)
     slow = "/api/v2/notifications/channels"
