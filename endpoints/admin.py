@@ -228,7 +228,13 @@ class EndpointAdminForm(WriteOnlySecretsMixin, forms.ModelForm):
 
     class Meta:
         model = Endpoint
-        fields = ["name", "channel_type", "callback_url", "handover_provider"]
+        fields = [
+            "name",
+            "channel_type",
+            "callback_url",
+            "handover_provider",
+            "queue_update_seconds",
+        ]
         field_classes = {"callback_url": CallbackURLFormField}
         # The model field is never filled from the form directly: see save().
         exclude = ["callback_signing_secret"]  # noqa: DJ006 (fields is set; keeps the admin off it)
@@ -241,6 +247,11 @@ class EndpointAdminForm(WriteOnlySecretsMixin, forms.ModelForm):
         field.error_messages["invalid_choice"] = _(
             "“%(value)s” is not a handover provider. Choose one of: {labels}."
         ).format(labels=labels)
+        if "queue_update_seconds" in self.fields:  # not for a view-only admin
+            self.fields["queue_update_seconds"].required = False  # left empty: off, as 0
+
+    def clean_queue_update_seconds(self) -> int:
+        return self.cleaned_data.get("queue_update_seconds") or 0
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -302,7 +313,7 @@ class EndpointAdmin(SecretFormAdminMixin, TestConnectionMixin, admin.ModelAdmin)
         (
             _("Handover Settings"),
             {
-                "fields": ["handover_provider"],
+                "fields": ["handover_provider", "queue_update_seconds"],
                 "description": _(
                     "The provider's settings below are used only while it is selected; "
                     "switching to another provider keeps them, inactive."

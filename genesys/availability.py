@@ -34,11 +34,12 @@ def settings_of(endpoint: Endpoint) -> GenesysQueueSettings:
 
 
 def agent_availability(endpoint: Endpoint) -> AgentAvailability:
-    """The queue's figures from Genesys, cached briefly so a burst costs Genesys one call."""
+    """The queue's figures from Genesys, cached briefly per queue: a burst, and every
+    endpoint and waiting user on the same queue, cost Genesys one call per cache window."""
     genesys_settings = settings_of(endpoint)
     key = (
-        f"genesys:availability:{endpoint.pk}:{genesys_settings.updated_at.timestamp()}:"
-        f"{genesys_settings.queue_id}"
+        f"genesys:availability:{genesys_settings.host}:{genesys_settings.queue_id}:"
+        f"{genesys_settings.media_type}"
     )
 
     def compute() -> tuple[AgentAvailability, float]:

@@ -210,12 +210,20 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 HANDOVER_EXPIRY_INTERVAL_SECONDS = env.float("HANDOVER_EXPIRY_INTERVAL_SECONDS", default=60.0)
 RELAY_SWEEP_INTERVAL_SECONDS = env.float("RELAY_SWEEP_INTERVAL_SECONDS", default=60.0)
+# How often the beat looks for queue updates due (endpoints.handovers.queue_updates).
+QUEUE_UPDATE_TICK_SECONDS = env.float("QUEUE_UPDATE_TICK_SECONDS", default=5.0)
 # The project's periodic tasks; each provider adds its own (HandoverProvider.periodic_tasks,
 # merged when Django starts: endpoints.providers.install_beat_schedule).
 CELERY_BEAT_SCHEDULE = {
     "expire-idle-handovers": {
         "task": "endpoints.tasks.handovers_expire_task",
         "schedule": HANDOVER_EXPIRY_INTERVAL_SECONDS,
+    },
+    "queue-updates": {
+        "task": "endpoints.tasks.queue_updates_task",
+        "schedule": QUEUE_UPDATE_TICK_SECONDS,
+        # A tick not started by the next one is no use any more.
+        "options": {"expires": QUEUE_UPDATE_TICK_SECONDS},
     },
     "sweep-relay": {
         "task": "endpoints.tasks.relay_sweep_task",

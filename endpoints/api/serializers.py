@@ -147,6 +147,7 @@ class EndpointSerializer(RedactedModelSerializer):
             "channel_type",
             "callback_url",
             "handover_provider",
+            "queue_update_seconds",
             "created_at",
             "updated_at",
         ]

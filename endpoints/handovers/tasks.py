@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from endpoints.handovers import callbacks, enqueue, leases, outbox
 from endpoints.handovers.expiry import handovers_expire
+from endpoints.handovers.queue_updates import queue_updates_emit
 from endpoints.handovers.transports import TransportError
 from endpoints.models import Handover, HandoverEvent, HandoverStatus, OutboundMessage
 from endpoints.models.handover import DeliveryStatus
@@ -90,6 +91,14 @@ def handovers_expire_task() -> None:
         logger.info("Expiry: %s warned, %s expired", report.warned, report.expired)
     if report.more:
         handovers_expire_task.delay()
+
+
+@shared_task(name="endpoints.tasks.queue_updates_task", acks_late=True)
+def queue_updates_task() -> None:
+    """The beat: queue updates to the users waiting for an agent."""
+    report = queue_updates_emit()
+    if report.emitted:
+        logger.info("Queue updates: %s sent, %s unchanged", report.emitted, report.unchanged)
 
 
 def outbox_due_handovers(limit: int) -> list[int]:

@@ -13,6 +13,18 @@ from endpoints.outbound_urls import validate_callback_url
 from endpoints.providers import NO_PROVIDER, HandoverProvider, UnknownProvider, get_provider
 from endpoints.validators import printable, reject_control_characters
 
+QUEUE_UPDATE_MIN_SECONDS = 10
+QUEUE_UPDATE_MAX_SECONDS = 3600
+
+
+def validate_queue_update_seconds(value: int) -> None:
+    if value and not QUEUE_UPDATE_MIN_SECONDS <= value <= QUEUE_UPDATE_MAX_SECONDS:
+        raise ValidationError(
+            _("Give 0 (off) or a number of seconds from %(low)s to %(high)s."),
+            code="queue_update_seconds",
+            params={"low": QUEUE_UPDATE_MIN_SECONDS, "high": QUEUE_UPDATE_MAX_SECONDS},
+        )
+
 
 class ChannelType(models.TextChoices):
     WEBCHAT = "webchat", _("Webchat")
@@ -62,6 +74,16 @@ class Endpoint(models.Model):
         help_text=_(
             "Signs every callback (HMAC-SHA256): share it with the channel, which verifies "
             "the X-Handover-Signature header. Stored encrypted; never shown again."
+        ),
+    )
+    queue_update_seconds = models.PositiveIntegerField(
+        _("queue updates every (seconds)"),
+        default=0,
+        validators=[validate_queue_update_seconds],
+        help_text=_(
+            "While a handover waits for an agent, tell the user the estimated wait and how "
+            "many conversations are waiting: every this many seconds (10 to 3600), and "
+            "whenever they change. 0: off."
         ),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

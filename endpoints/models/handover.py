@@ -38,6 +38,8 @@ class EventKind(models.TextChoices):
     #: A message from the provider's automation (a bot or in-queue flow), not from an agent.
     SYSTEM_MESSAGE = "system_message", _("system message")
     AGENT_TYPING = "agent_typing", _("agent typing")
+    #: While waiting: the estimated wait and the conversations waiting on the queue.
+    QUEUE_UPDATE = "queue_update", _("queue update")
     AGENT_LEFT = "agent_left", _("agent left")
     EXPIRY_WARNING = "expiry_warning", _("expiry warning")
     MESSAGE_FAILED = "message_failed", _("message failed")

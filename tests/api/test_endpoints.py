@@ -57,6 +57,7 @@ def test_detail_shows_genesys_settings_and_its_connection_without_the_secret(api
         "channel_type": "webchat",
         "callback_url": "https://bot.example.com/callback",
         "handover_provider": "genesys",
+        "queue_update_seconds": 0,
         "created_at": body["created_at"],
         "updated_at": body["updated_at"],
         "genesys": {

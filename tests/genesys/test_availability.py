@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from genesys.availability import agent_availability
 from genesys.platform import errors
 from tests.conftest import QUEUE_NAME
-from tests.factories import EndpointFactory
+from tests.factories import EndpointFactory, GenesysSettingsFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -109,12 +111,31 @@ def test_the_cache_is_short_and_configurable(genesys, genesys_settings, settings
     assert len(genesys.requests("/api/v2/analytics")) == 2
 
 
-def test_changed_settings_are_not_answered_from_the_cache(genesys, genesys_settings):
+def test_settings_naming_another_queue_are_not_answered_from_the_cache(
+    genesys, genesys_settings
+):
     agent_availability(genesys_settings.endpoint)
-    genesys_settings.queue_name = QUEUE_NAME
+    other = uuid.uuid4()
+    genesys.put_queue(str(other), name="Other queue")
+    genesys_settings.queue_id = other
     genesys_settings.save()
     agent_availability(genesys_settings.endpoint)
     assert len(genesys.requests("/api/v2/analytics")) == 2
+
+
+def test_endpoints_on_one_queue_cost_genesys_one_call(genesys, genesys_settings):
+    others = [
+        GenesysSettingsFactory(
+            host=genesys_settings.host,
+            queue_id=genesys_settings.queue_id,
+            queue_name=genesys_settings.queue_name,
+            node_authentication=genesys_settings.node_authentication,
+        )
+        for _ in range(3)
+    ]
+    for each in [genesys_settings, *others]:
+        agent_availability(each.endpoint)
+    assert len(genesys.requests("/api/v2/analytics/queues/observations/query")) == 1
 
 
 def test_endpoint_without_genesys_is_refused_clearly():
