@@ -404,3 +404,27 @@ def test_a_delivered_agent_message_is_receipted_to_genesys(e2e, sandbox, om_sett
 
     wait_for(receipts, what="the receipt", stack=e2e)
     assert [receipt["status"] for receipt in receipts()] == ["Delivered"]
+
+
+def test_an_agent_message_the_channel_never_got_is_receipted_failed(
+    e2e, sandbox, om_settings, channel
+):
+    om_settings.endpoint.callback_url = channel.url
+    om_settings.endpoint.callback_signing_secret = "e2e-signing-secret"
+    om_settings.endpoint.save()
+    channel.fail_next = 1000  # the channel's callback is down for good
+    handover = start(om_settings, transcript=[{"from": "user", "text": "I need a human"}])
+    cid = conversation_id_of(handover, e2e)
+    sandbox.om_agent_join(cid, "Alex Agent")
+    message_id = sandbox.om_agent_send(cid, "Hello?")
+
+    def receipts() -> list[dict]:
+        messages = sandbox.om_conversation(cid)["messages"]
+        return next(m for m in messages if m["id"] == message_id).get("receipts") or []
+
+    wait_for(receipts, what="the receipt", stack=e2e, timeout=60)
+    [receipt] = receipts()
+    assert receipt["status"] == "Failed"
+    assert receipt["reasons"], receipt  # Genesys shows the agent why
+    event = handover.events.get(kind="agent_message")
+    assert event.delivery == "failed"
