@@ -76,6 +76,39 @@ def _default_queue(app: web.Application) -> Queue:
 
 # Inbound bodies
 
+#: The integration's supported content profile in the sandbox (Genesys's default allows
+#: common images, PDF and text; an administrator may allow more).
+SUPPORTED_MIME_TYPES = frozenset(
+    {"image/jpeg", "image/png", "image/gif", "application/pdf", "text/plain"}
+)
+MEDIA_TYPES = ("Image", "Video", "Audio", "File", "Link")
+
+
+def _inbound_content(content: Any) -> list[dict[str, Any]] | None:
+    """``content``: attachments by URL (``OpenInboundMessageContent``), each of a type the
+    supported content profile allows."""
+    if content is None:
+        return None
+    if not isinstance(content, list):
+        raise ApiError(400, message="content must be a list.")
+    for item in content:
+        attachment = item.get("attachment") if isinstance(item, dict) else None
+        if not isinstance(attachment, dict):
+            raise ApiError(400, message="content[] items must have an attachment object.")
+        if attachment.get("mediaType") not in MEDIA_TYPES:
+            raise ApiError(400, message=f"attachment.mediaType must be one of {MEDIA_TYPES}.")
+        url = attachment.get("url")
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise ApiError(400, message="attachment.url must be an http(s) URL.")
+        if attachment.get("mime") not in SUPPORTED_MIME_TYPES:
+            raise ApiError(
+                400,
+                "messaging.content.type.not.supported",
+                f"attachment.mime {attachment.get('mime')!r} is not in the supported content "
+                "profile.",
+            )
+    return content
+
 
 def _parse_from(channel: dict[str, Any]) -> dict[str, Any]:
     sender = channel.get("from")
@@ -257,20 +290,35 @@ async def agent_join(
     return agent
 
 
-async def agent_send(app: web.Application, conversation: OmConversation, text: str) -> OmMessage:
+#: Content types that make an outbound message ``Structured`` rather than ``Text``.
+STRUCTURED = frozenset({"QuickReply", "Card", "Carousel", "ListPicker", "DatePicker"})
+
+
+async def agent_send(
+    app: web.Application,
+    conversation: OmConversation,
+    text: str,
+    content: list[dict[str, Any]] | None = None,
+) -> OmMessage:
+    """The agent sends a message: text, attachments (``Text`` with ``content``, maybe no
+    text), or quick replies and cards (``Structured``), as Genesys delivers them."""
     agent = _require_agent(conversation)
-    message = OmMessage(new_id(), agent.id, "Outbound", text)
+    message = OmMessage(new_id(), agent.id, "Outbound", text, content=content or None)
     message.provider_message_id = message.id
     message.originating_entity = "Human"
     conversation.messages.append(message)
-    payload = {
+    structured = any(item.get("contentType") in STRUCTURED for item in content or [])
+    payload: dict[str, Any] = {
         "id": message.id,
         "channel": _outbound_channel(conversation, agent, message.id),
-        "type": "Text",
-        "text": text,
+        "type": "Structured" if structured else "Text",
         "direction": "Outbound",
         "originatingEntity": "Human",
     }
+    if text:
+        payload["text"] = text
+    if content:
+        payload["content"] = content
     payload["channel"]["time"] = message.time
     _enqueue_webhook(app, conversation, payload)
     return message
@@ -408,9 +456,7 @@ async def inbound_message(request: web.Request) -> web.Response:
     data = await read_json_object(request)
     channel = _parse_channel(data, message_id_required=True)
     text = data.get("text")
-    content = data.get("content")
-    if content is not None and not isinstance(content, list):
-        raise ApiError(400, message="content must be a list.")
+    content = _inbound_content(data.get("content"))
     if not isinstance(text, str) or (not text and not content):
         raise ApiError(400, message="text is required.")
     metadata = data.get("metadata")

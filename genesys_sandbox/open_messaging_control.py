@@ -98,7 +98,15 @@ async def agent_join(request: web.Request) -> web.Response:
 async def agent_message(request: web.Request) -> web.Response:
     conversation = _conversation(request)
     data = await read_json_object(request)
-    message = await open_messaging.agent_send(request.app, conversation, required_str(data, "text"))
+    content = data.get("content")
+    if content is not None and not (
+        isinstance(content, list) and all(isinstance(item, dict) for item in content)
+    ):
+        raise ApiError(400, message="content must be a list of objects.")
+    text = optional_str(data, "text") or ""
+    if not text and not content:
+        raise ApiError(400, message="text or content is required.")
+    message = await open_messaging.agent_send(request.app, conversation, text, content)
     return web.json_response({"id": message.id, "message": message.summary()}, status=201)
 
 

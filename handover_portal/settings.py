@@ -343,6 +343,15 @@ GENESYS_WEBHOOK_MAX_BYTES = env.int("GENESYS_WEBHOOK_MAX_BYTES", default=1024 * 
 # Open Messaging webhook calls whose recording failed this many times are dead-lettered
 # (kept for the admin to replay) so the endpoint's later calls go on.
 GENESYS_INBOX_MAX_ATTEMPTS = env.int("GENESYS_INBOX_MAX_ATTEMPTS", default=5)
+# What a user may attach (by URL) to a message on Open Messaging: the integration's supported
+# content profile in Genesys must allow the same types; Genesys takes files up to 25 MB.
+GENESYS_OM_ATTACHMENT_TYPES = env.list(
+    "GENESYS_OM_ATTACHMENT_TYPES",
+    default=["image/jpeg", "image/png", "image/gif", "application/pdf", "text/plain"],
+)
+GENESYS_OM_ATTACHMENT_MAX_BYTES = env.int(
+    "GENESYS_OM_ATTACHMENT_MAX_BYTES", default=25 * 1024 * 1024
+)
 # The relay's Notifications API WebSocket: silence longer than this is a dead channel.
 GENESYS_NOTIFICATIONS_HEARTBEAT_TIMEOUT = env.float(
     "GENESYS_NOTIFICATIONS_HEARTBEAT_TIMEOUT", default=90.0

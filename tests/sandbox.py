@@ -277,10 +277,16 @@ class SandboxServer:
         path = f"open-messaging/conversations/{conversation_id}/agent/join"
         return self.control("POST", path, {"name": name})
 
-    def om_agent_send(self, conversation_id: str, text: str) -> str:
-        """Send a message as the agent; returns its Genesys message id (the webhook's ``id``)."""
+    def om_agent_send(
+        self, conversation_id: str, text: str = "", content: list[dict[str, Any]] | None = None
+    ) -> str:
+        """Send a message as the agent (``content``: Genesys's attachments, quick replies,
+        cards); returns its Genesys message id (the webhook's ``id``)."""
         path = f"open-messaging/conversations/{conversation_id}/agent/messages"
-        return self.control("POST", path, {"text": text})["id"]
+        body: dict[str, Any] = {"text": text}
+        if content is not None:
+            body["content"] = content
+        return self.control("POST", path, body)["id"]
 
     def om_bot_message(
         self, conversation_id: str, text: str, name: str = "Sandbox In-Queue Flow"

@@ -89,7 +89,7 @@ def transcript_lines(handover: Handover) -> list[TranscriptLine]:
             TranscriptLine(
                 message.created_at,
                 str(who),
-                message.text,
+                with_content(message.text, message.data),
                 state,
                 message.status == OutboxStatus.FAILED,
             )
@@ -144,12 +144,32 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
         return queryset
 
 
+def with_content(text: str, data: dict[str, Any]) -> str:
+    """A message's text followed by what else it carries (attachments, quick replies,
+    cards), one line each, as text: the transcript shows links, never embeds them."""
+    lines = [text] if text else []
+    for attachment in data.get("attachments") or []:
+        name = attachment.get("filename") or attachment.get("mime") or ""
+        lines.append(
+            str(_("Attachment: %(name)s %(url)s"))
+            % {"name": name, "url": attachment.get("url", "")}
+        )
+    replies = [reply.get("text", "") for reply in data.get("quick_replies") or []]
+    if replies:
+        lines.append(str(_("Quick replies: %(replies)s")) % {"replies": " | ".join(replies)})
+    for card in data.get("cards") or []:
+        links = [action.get("url") for action in card.get("actions") or [] if action.get("url")]
+        parts = [card.get("title"), card.get("description"), card.get("url"), *links]
+        lines.append(str(_("Card: %(card)s")) % {"card": " · ".join(p for p in parts if p)})
+    return "\n".join(lines)
+
+
 def _event_text(kind: str, data: dict[str, Any]) -> tuple[str, str]:
     agent = _("Agent")
     if kind == EventKind.AGENT_MESSAGE:
-        return str(agent), str(data.get("text", ""))
+        return str(agent), with_content(str(data.get("text", "")), data)
     if kind == EventKind.SYSTEM_MESSAGE:
-        return str(_("Provider bot")), str(data.get("text", ""))
+        return str(_("Provider bot")), with_content(str(data.get("text", "")), data)
     if kind == EventKind.AGENT_JOINED:
         return str(agent), str(_("%(name)s joined.") % {"name": data.get("agent_name") or agent})
     if kind == EventKind.AGENT_LEFT:

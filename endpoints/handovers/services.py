@@ -167,9 +167,14 @@ def _open_handover(endpoint: Endpoint, session_id: str) -> Handover | None:
 
 
 def handover_message_add(
-    *, handover: Handover, text: str, client_message_id: str = ""
+    *,
+    handover: Handover,
+    text: str,
+    client_message_id: str = "",
+    attachments: list[dict[str, Any]] | None = None,
 ) -> tuple[OutboundMessage, bool]:
-    """Queue a user message for the agent; ``(message, created)``. Idempotent per client id."""
+    """Queue a user message (its text, its attachments by URL) for the agent;
+    ``(message, created)``. Idempotent per client id."""
     with transaction.atomic():
         locked = lock_handover(handover.pk)
         if client_message_id:
@@ -179,7 +184,10 @@ def handover_message_add(
         if not locked.is_open:
             raise HandoverClosed(f"The handover has ended ({locked.get_end_reason_display()}).")
         message = OutboundMessage.objects.create(
-            handover=locked, text=text, client_message_id=client_message_id
+            handover=locked,
+            text=text,
+            client_message_id=client_message_id,
+            data={"attachments": attachments} if attachments else {},
         )
         reset_idle_clock(locked, timezone.now())
         locked.save(update_fields=["last_activity_at", "expires_at", "warn_at"])

@@ -43,6 +43,11 @@ class HandoverTransport:
     #: Whether the provider wants to hear whether the channel got its messages: the relay
     #: then queues a ``receipt`` row (``send_receipt``) when a callback delivers or gives up.
     wants_receipts: bool = False
+    #: The MIME types of the attachments (by URL) the provider takes from the user; empty:
+    #: it takes none, and the API refuses a message with attachments for it.
+    attachment_types: frozenset[str] = frozenset()
+    #: The largest attachment it takes, in bytes (when the channel gives the size).
+    attachment_max_bytes: int = 0
 
     def start(self, handover: Handover) -> None:
         """Create the provider's conversation for ``handover`` (idempotent: once only)."""

@@ -85,9 +85,11 @@ def send_inbound_message(
     sender: dict[str, Any],
     message_id: str,
     text: str,
+    content: list[dict[str, Any]] | None = None,
     custom_attributes: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """``POST …/inbound/open/message``: the user's message to the agent.
+    """``POST …/inbound/open/message``: the user's message to the agent, with its
+    attachments by URL in ``content`` (``genesys.open_messaging.content.inbound_content``).
 
     Answers ``OpenMessageNormalizedMessage`` (``id``, ``conversationId``: asked for with
     ``prefetchConversationId``). ``messageId`` is ours and stable: a resend is the same message.
@@ -99,7 +101,9 @@ def send_inbound_message(
     channel: dict[str, Any] = {"from": sender, "time": _now(), "messageId": message_id}
     if custom_attributes:
         channel["metadata"] = {"customAttributes": dict(custom_attributes)}
-    body = {"channel": channel, "text": text}
+    body: dict[str, Any] = {"channel": channel, "text": text}
+    if content:
+        body["content"] = content
     return (
         client.request(
             "POST",

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Collection
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from endpoints.handovers.services import handover_end, handover_event_record, lock_handover
@@ -28,6 +29,7 @@ from endpoints.handovers.transports import (
 from endpoints.models import EndReason, EventKind, Handover, HandoverStatus, OutboundMessage
 from genesys.models import OpenMessagingConversation, OpenMessagingSettings
 from genesys.open_messaging import client as open_messaging
+from genesys.open_messaging.content import agent_content, inbound_content
 from genesys.open_messaging.notifications import Participants
 from genesys.platform import errors
 
@@ -116,6 +118,14 @@ def _conversation(handover: Handover) -> OpenMessagingConversation:
 class OpenMessagingTransport(HandoverTransport):
     """Genesys Cloud Open Messaging (one opaque Open Messaging user per handover)."""
 
+    @property
+    def attachment_types(self) -> frozenset[str]:  # type: ignore[override]
+        return frozenset(settings.GENESYS_OM_ATTACHMENT_TYPES)
+
+    @property
+    def attachment_max_bytes(self) -> int:  # type: ignore[override]
+        return settings.GENESYS_OM_ATTACHMENT_MAX_BYTES
+
     def start(self, handover: Handover) -> None:
         # Genesys creates its conversation on the first inbound message (the transcript,
         # first in the outbox): nothing remote to do, only our side to record.
@@ -136,6 +146,7 @@ class OpenMessagingTransport(HandoverTransport):
                 sender=sender_of(om_settings, conversation),
                 message_id=message_id_of(handover, message),
                 text=message.text,
+                content=inbound_content(message.data.get("attachments") or []),
                 custom_attributes=custom_attributes(om_settings, handover),
             )
         except errors.GenesysError as error:
@@ -315,6 +326,10 @@ def is_automated(payload: dict[str, Any]) -> bool:
     return bool(entity) and entity.lower() != "human"
 
 
+#: The outbound message types that carry something for the user.
+MESSAGE_TYPES = frozenset({"Text", "Structured"})
+
+
 def record_webhook_message(om_settings_id: int, payload: dict[str, Any]) -> str:
     """Record what a signed Open Messaging webhook call said; a word on what was done.
 
@@ -334,18 +349,20 @@ def record_webhook_message(om_settings_id: int, payload: dict[str, Any]) -> str:
     name = _text(sender.get("nickname")) or _text(sender.get("firstName")) or handover.agent_name
     name = name[:255]
     kind = _text(payload.get("type"))[:40]
-    if kind == "Text" and payload.get("direction", "Outbound") == "Outbound":
+    # Text (with attachments, maybe no text) and Structured (quick replies, cards) messages.
+    if kind in MESSAGE_TYPES and payload.get("direction", "Outbound") == "Outbound":
         message_id = _text(payload.get("id")) or _text(channel.get("messageId"))
         if not message_id or len(message_id) > MESSAGE_ID_MAX_LENGTH:
             return "no message id"
         text = payload.get("text")
         if text is not None and not isinstance(text, str):
             return "ignored Text: the text is not a string"
+        content = agent_content(payload)
         if is_automated(payload):
             event = handover_event_record(
                 handover_id=handover.pk,
                 kind=EventKind.SYSTEM_MESSAGE,
-                data={"text": text or ""},
+                data={"text": text or "", **content},
                 external_id=message_id,
             )
             return "system message" if event else "duplicate"
@@ -354,7 +371,7 @@ def record_webhook_message(om_settings_id: int, payload: dict[str, Any]) -> str:
         event = handover_event_record(
             handover_id=handover.pk,
             kind=EventKind.AGENT_MESSAGE,
-            data={"text": text or "", "agent_name": name},
+            data={"text": text or "", "agent_name": name, **content},
             external_id=message_id,
             activity=True,
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -506,3 +508,66 @@ def test_the_runtime_api_has_its_own_throttle_budget(handover):
 def test_the_handover_rate_comes_from_its_setting():
     rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
     assert rates["handover"] == settings.API_HANDOVER_THROTTLE_RATE == "6000/min"
+
+
+# Attachments (by URL)
+
+PNG = {"url": "https://files.example.com/receipt.png", "mime": "image/png", "filename": "r.png"}
+
+
+@pytest.fixture
+def om_handover_for_api(endpoint):
+    from tests.factories import OpenMessagingSettingsFactory
+
+    om_settings = OpenMessagingSettingsFactory(endpoint=endpoint)
+    endpoint.handover_provider = "genesys_om"
+    endpoint.save()
+    return HandoverFactory(endpoint=om_settings.endpoint, provider="genesys_om")
+
+
+def test_attachments_go_with_or_without_text_where_the_provider_takes_them(
+    driver, om_handover_for_api
+):
+    url = handover_url(om_handover_for_api, "messages")
+    alone = driver.post(url, {"attachments": [PNG]}, format="json")
+    both = driver.post(url, {"text": "my receipt", "attachments": [PNG]}, format="json")
+    assert (alone.status_code, both.status_code) == (202, 202), alone.content
+    stored = [message.data for message in om_handover_for_api.outbox.order_by("pk")]
+    assert stored == [{"attachments": [{**PNG, "mime": "image/png"}]}] * 2
+
+
+@pytest.mark.parametrize(
+    ("attachment", "field", "says"),
+    [
+        ({**PNG, "mime": "application/x-msdownload"}, "mime", "is not a type this provider takes"),
+        ({**PNG, "size": 26 * 1024 * 1024}, "size", "larger than this provider takes"),
+        ({**PNG, "url": "ftp://files.example.com/r.png"}, "url", "http or https"),
+        ({**PNG, "url": "not a url"}, "url", "valid URL"),
+        ({"mime": "image/png"}, "url", "required"),
+    ],
+)
+def test_an_attachment_the_provider_cannot_take_is_400_saying_why(
+    driver, om_handover_for_api, attachment, field, says
+):
+    url = handover_url(om_handover_for_api, "messages")
+    response = driver.post(url, {"attachments": [attachment]}, format="json")
+    assert response.status_code == 400
+    assert says in json.dumps(response.json()), response.json()
+    assert field in json.dumps(response.json())
+    assert not OutboundMessage.objects.exists()
+
+
+def test_web_chat_refuses_attachments_and_says_to_send_a_link(driver, handover):
+    response = driver.post(
+        handover_url(handover, "messages"), {"text": "see", "attachments": [PNG]}, format="json"
+    )
+    assert response.status_code == 400
+    assert "cannot carry attachments: send a link in the text" in json.dumps(response.json())
+    assert not OutboundMessage.objects.exists()
+
+
+def test_a_message_with_neither_text_nor_attachments_is_400(driver, om_handover_for_api):
+    url = handover_url(om_handover_for_api, "messages")
+    response = driver.post(url, {"text": "", "attachments": []}, format="json")
+    assert response.status_code == 400
+    assert "Give the message a text, attachments, or both." in json.dumps(response.json())

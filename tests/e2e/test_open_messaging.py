@@ -428,3 +428,60 @@ def test_an_agent_message_the_channel_never_got_is_receipted_failed(
     assert receipt["reasons"], receipt  # Genesys shows the agent why
     event = handover.events.get(kind="agent_message")
     assert event.delivery == "failed"
+
+
+def test_attachments_both_ways_and_a_quick_reply_reach_the_other_side(
+    e2e, sandbox, om_settings, channel
+):
+    om_settings.endpoint.callback_url = channel.url
+    om_settings.endpoint.callback_signing_secret = "e2e-signing-secret"
+    om_settings.endpoint.save()
+    handover = start(om_settings, transcript=[{"from": "user", "text": "I need a human"}])
+    cid = conversation_id_of(handover, e2e)
+    sandbox.om_agent_join(cid, "Alex Agent")
+    picture = {
+        "contentType": "Attachment",
+        "attachment": {
+            "mediaType": "Image",
+            "url": "https://api.mypurecloud.de/files/label.png",
+            "mime": "image/png",
+            "filename": "label.png",
+        },
+    }
+    sandbox.om_agent_send(cid, "", [picture])
+    sandbox.om_agent_send(
+        cid,
+        "Did it help?",
+        [{"contentType": "QuickReply", "quickReply": {"text": "Yes", "payload": "yes"}}],
+    )
+    wait_for(lambda: len(channel.events()) == 3, what="3 callbacks", stack=e2e)
+    joined, attachment, question = channel.events()
+    assert joined["kind"] == "agent_joined"
+    assert attachment["data"]["attachments"] == [
+        {
+            "url": "https://api.mypurecloud.de/files/label.png",
+            "mime": "image/png",
+            "filename": "label.png",
+            "media_type": "Image",
+        }
+    ]
+    assert question["data"]["quick_replies"] == [{"text": "Yes", "payload": "yes"}]
+
+    handover_message_add(
+        handover=handover,
+        text="here is mine",
+        attachments=[
+            {
+                "url": "https://files.example.com/r.pdf",
+                "mime": "application/pdf",
+                "filename": "r.pdf",
+            }
+        ],
+    )
+
+    def sent_content() -> list[Any]:
+        messages = sandbox.om_conversation(cid)["messages"]
+        return [m["content"] for m in messages if m["direction"] == "Inbound" and m.get("content")]
+
+    [content] = wait_for(sent_content, what="the user's attachment at Genesys", stack=e2e)
+    assert content[0]["attachment"]["url"] == "https://files.example.com/r.pdf"

@@ -111,9 +111,7 @@ def test_the_cache_is_short_and_configurable(genesys, genesys_settings, settings
     assert len(genesys.requests("/api/v2/analytics")) == 2
 
 
-def test_settings_naming_another_queue_are_not_answered_from_the_cache(
-    genesys, genesys_settings
-):
+def test_settings_naming_another_queue_are_not_answered_from_the_cache(genesys, genesys_settings):
     agent_availability(genesys_settings.endpoint)
     other = uuid.uuid4()
     genesys.put_queue(str(other), name="Other queue")

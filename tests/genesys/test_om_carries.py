@@ -273,3 +273,153 @@ def drain_when_due(handover) -> None:
             return
         time.sleep(min(delay, 0.05))
     pytest.fail("the outbox did not drain")
+
+
+# Attachments and rich content
+
+ATTACHMENT = {
+    "contentType": "Attachment",
+    "attachment": {
+        "mediaType": "Image",
+        "url": "https://api.mypurecloud.de/files/receipt.png",
+        "mime": "image/png",
+        "filename": "receipt.png",
+        "contentSizeBytes": 2048,
+    },
+}
+QUICK_REPLIES = [
+    {
+        "contentType": "QuickReply",
+        "quickReply": {"text": "Yes", "payload": "y", "action": "Message"},
+    },
+    {
+        "contentType": "QuickReply",
+        "quickReply": {"text": "No", "payload": "n", "action": "Message"},
+    },
+]
+CARD = {
+    "contentType": "Card",
+    "card": {
+        "title": "Order A-17",
+        "description": "Shipped",
+        "actions": [{"type": "Link", "text": "Track", "url": "https://track.example.com/A-17"}],
+    },
+}
+
+
+def agent_says(handover, message_id: str, kind: str = "Text", **fields) -> dict:
+    payload = outbound(
+        handover, message_id, "", channel={"from": {"nickname": "Alex Agent"}}, **fields
+    )
+    payload["type"] = kind
+    return payload
+
+
+def test_an_agent_attachment_is_part_of_the_agent_message(om_handover):
+    settings_id = om_handover.endpoint.genesys_om_settings.pk
+    payload = agent_says(om_handover, "a-1", content=[ATTACHMENT], originatingEntity="Human")
+    del payload["text"]  # an attachment alone comes with no text
+    assert record_webhook_message(settings_id, payload) == "agent message"
+    event = om_handover.events.get(kind="agent_message")
+    assert event.data == {
+        "text": "",
+        "agent_name": "Alex Agent",
+        "attachments": [
+            {
+                "url": "https://api.mypurecloud.de/files/receipt.png",
+                "mime": "image/png",
+                "filename": "receipt.png",
+                "size": 2048,
+                "media_type": "Image",
+            }
+        ],
+    }
+
+
+def test_quick_replies_and_cards_become_options_and_links(om_handover):
+    settings_id = om_handover.endpoint.genesys_om_settings.pk
+    payload = agent_says(
+        om_handover, "s-1", "Structured", content=[*QUICK_REPLIES, CARD], originatingEntity="Human"
+    )
+    payload["text"] = "Did it arrive?"
+    assert record_webhook_message(settings_id, payload) == "agent message"
+    data = om_handover.events.get(kind="agent_message").data
+    assert data["text"] == "Did it arrive?"
+    assert data["quick_replies"] == [
+        {"text": "Yes", "payload": "y"},
+        {"text": "No", "payload": "n"},
+    ]
+    assert data["cards"] == [
+        {
+            "title": "Order A-17",
+            "description": "Shipped",
+            "actions": [{"type": "Link", "text": "Track", "url": "https://track.example.com/A-17"}],
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "not a list",
+        [42, None, "x"],
+        [{"contentType": "Attachment", "attachment": "nope"}],
+        [{"contentType": "Attachment", "attachment": {"url": 5}}],
+        [{"contentType": "QuickReply", "quickReply": {"payload": "no text"}}],
+        [{"contentType": "Unknown"}],
+    ],
+)
+def test_content_of_the_wrong_shape_is_left_out_and_the_message_kept(om_handover, content):
+    settings_id = om_handover.endpoint.genesys_om_settings.pk
+    payload = agent_says(om_handover, "x-1", content=content, originatingEntity="Human")
+    payload["text"] = "still here"
+    assert record_webhook_message(settings_id, payload) == "agent message"
+    data = om_handover.events.get(kind="agent_message").data
+    assert data == {"text": "still here", "agent_name": "Alex Agent"}
+
+
+def test_the_admin_transcript_shows_attachments_quick_replies_and_cards(admin_client, om_handover):
+    settings_id = om_handover.endpoint.genesys_om_settings.pk
+    payload = agent_says(
+        om_handover, "s-1", "Structured", content=[ATTACHMENT, *QUICK_REPLIES, CARD]
+    )
+    record_webhook_message(settings_id, payload)
+    html = admin_client.get(reverse("admin:endpoints_handover_change", args=[om_handover.pk]))
+    text = html.content.decode()
+    assert "Attachment: receipt.png https://api.mypurecloud.de/files/receipt.png" in text
+    assert "Quick replies: Yes | No" in text
+    assert "Card: Order A-17 · Shipped · https://track.example.com/A-17" in text
+
+
+def test_user_attachments_reach_genesys_as_sdk_content(om_settings, sandbox):
+    handover = start(om_settings)
+    attachment = {
+        "url": "https://files.example.com/r.pdf",
+        "mime": "application/pdf",
+        "filename": "r.pdf",
+    }
+    handover_message_add(
+        handover=handover, text="", client_message_id="1", attachments=[attachment]
+    )
+    drain(handover)
+    inbound = sandbox.requests(f"/api/v2/conversations/messages/{sandbox.open_integration_id}")
+    body = inbound[-1]["json"]
+    [item] = body["content"]
+    assert item == {
+        "contentType": "Attachment",
+        "attachment": {
+            "mediaType": "File",
+            "url": "https://files.example.com/r.pdf",
+            "mime": "application/pdf",
+            "filename": "r.pdf",
+        },
+    }
+    assert set(item["attachment"]) <= sdk_fields("OpenContentAttachment")
+    handover.refresh_from_db()
+    [message] = [
+        m
+        for m in sandbox.om_conversation(handover.genesys_om.conversation_id)["messages"]
+        if m.get("content")
+    ]
+    assert message["content"] == body["content"]
+    assert handover.outbox.get(client_message_id="1").status == "sent"

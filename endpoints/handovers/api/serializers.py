@@ -35,6 +35,8 @@ MAX_EMAIL_LENGTH = 254
 MAX_SEQ = 2_147_483_647
 DEFAULT_EVENTS_LIMIT = 100
 MAX_EVENTS_LIMIT = 500
+MAX_ATTACHMENTS = 10
+MAX_ATTACHMENT_URL_LENGTH = 2048
 
 CONTROL_CHARACTERS_MESSAGE = "Remove the control characters (such as NUL) from this value."
 
@@ -302,10 +304,65 @@ class HandoverSerializer(serializers.ModelSerializer):
         return handover.end_reason or None
 
 
-class MessageSerializer(StrictSerializer):
-    """A user message for the agent."""
+class AttachmentSerializer(StrictSerializer):
+    """A file the user sends to the agent, by URL (the provider fetches it)."""
 
-    text = StrictCharField(min_length=1, max_length=MAX_MESSAGE_LENGTH, validators=[message_text])
+    url = serializers.URLField(
+        max_length=MAX_ATTACHMENT_URL_LENGTH,
+        help_text="Where the provider fetches the file: an http(s) URL it can reach.",
+    )
+    mime = StrictCharField(
+        max_length=255, help_text="The file's MIME type, e.g. `image/png`: one the provider takes."
+    )
+    filename = StrictCharField(
+        max_length=255, required=False, default="", allow_blank=True, validators=[one_line]
+    )
+    size = serializers.IntegerField(
+        min_value=0, required=False, help_text="The file's size in bytes, when known."
+    )
+
+    def validate_url(self, value: str) -> str:
+        if not value.lower().startswith(("https://", "http://")):
+            raise serializers.ValidationError("Give an http or https URL.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        transport = self.context.get("transport")
+        types = getattr(transport, "attachment_types", frozenset())
+        mime = attrs["mime"].lower()
+        if not types:
+            return attrs  # no attachments at all: MessageSerializer says so, once
+        if mime not in types:
+            raise serializers.ValidationError(
+                {"mime": f"“{printable(mime)}” is not a type this provider takes. "
+                 f"Send one of: {', '.join(sorted(types))}."}
+            )  # fmt: skip
+        limit = getattr(transport, "attachment_max_bytes", 0)
+        if attrs.get("size") is not None and attrs["size"] > limit:
+            raise serializers.ValidationError(
+                {"size": f"The file is larger than this provider takes ({limit} bytes)."}
+            )
+        return {**attrs, "mime": mime}
+
+
+class MessageSerializer(StrictSerializer):
+    """A user message for the agent: a text, attachments, or both."""
+
+    text = StrictCharField(
+        max_length=MAX_MESSAGE_LENGTH,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[message_text],
+    )
+    attachments = AttachmentSerializer(
+        many=True,
+        required=False,
+        max_length=MAX_ATTACHMENTS,
+        help_text=f"Files by URL (at most {MAX_ATTACHMENTS}), where the provider takes them "
+        "(Genesys Open Messaging: its supported content profile, up to 25 MB; Genesys web chat "
+        "takes none).",
+    )
     client_message_id = StrictCharField(
         max_length=MAX_ID_LENGTH,
         required=False,
@@ -314,6 +371,21 @@ class MessageSerializer(StrictSerializer):
         validators=[one_line],
         help_text="The channel's id of the message: sending it again is accepted once.",
     )
+
+    def validate_attachments(self, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        transport = self.context.get("transport")
+        if value and not getattr(transport, "attachment_types", None):
+            raise serializers.ValidationError(
+                "This handover's provider cannot carry attachments: send a link in the text."
+            )
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("text") and not attrs.get("attachments"):
+            raise serializers.ValidationError(
+                {"text": "Give the message a text, attachments, or both."}
+            )
+        return attrs
 
 
 class MessageAcceptedSerializer(serializers.ModelSerializer):

@@ -28,6 +28,7 @@ from endpoints.handovers.api.serializers import (
     MessageAcceptedSerializer,
     MessageSerializer,
 )
+from endpoints.handovers.outbox import transport_for
 from endpoints.handovers.services import (
     HandoverClosed,
     HandoverRefused,
@@ -36,10 +37,21 @@ from endpoints.handovers.services import (
     handover_start,
     handover_typing,
 )
+from endpoints.handovers.transports import HandoverTransport
 from endpoints.models import Endpoint, EndReason, Handover
+from endpoints.providers import ProviderError, UnknownProvider
 
 FORBIDDEN = "No permission to drive handovers (`endpoints.drive_handover`)."
 INVALID_BODY = OpenApiResponse(BODY_ERRORS_SCHEMA, "Invalid input: nothing was written.")
+
+
+def _transport_or_none(handover: Handover) -> HandoverTransport | None:
+    """The transport that will carry the handover's messages (what it can carry decides
+    what the API accepts), or ``None`` when its provider has none."""
+    try:
+        return transport_for(handover)
+    except (ProviderError, UnknownProvider):
+        return None
 
 
 class HandoverAPIMixin(ChannelConfinedMixin):
@@ -137,7 +149,8 @@ class HandoverViewSet(HandoverAPIMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], serializer_class=MessageSerializer)
     def messages(self, request: Request, id: str) -> Response:
         handover = self.get_object()
-        serializer = self.get_serializer(data=request.data)
+        context = {**self.get_serializer_context(), "transport": _transport_or_none(handover)}
+        serializer = self.get_serializer(data=request.data, context=context)
         serializer.is_valid(raise_exception=True)
         try:
             message, _created = handover_message_add(handover=handover, **serializer.validated_data)
