@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import checks
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 
 from endpoints import crypto
 from endpoints.providers import get_providers
@@ -76,6 +76,49 @@ def check_handover_providers(app_configs: Any = None, **kwargs: Any) -> list[che
             )
         ]
     return []
+
+
+@checks.register()
+def check_provider_settings_timestamps(
+    app_configs: Any = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """The endpoint API's ETag is made of the ``updated_at`` of every row an endpoint shows
+    (``EndpointViewSet.get_etag_timestamps``): a provider's settings model, and each model
+    its serializer's ``select_related`` reaches, needs one (else every GET answers 500)."""
+    from endpoints.api.serializers import provider_settings_serializers
+
+    try:
+        shown = [
+            (provider, serializer_class, provider.get_settings_model())
+            for provider, serializer_class in provider_settings_serializers()
+        ]
+    except (ImproperlyConfigured, ImportError, LookupError):
+        return []  # handover_portal.E004 (or the import itself) says why
+    errors = []
+    for provider, serializer_class, settings_model in shown:
+        if settings_model is None:
+            continue
+        models_shown = [settings_model]
+        for path in serializer_class.select_related:
+            model = settings_model
+            for name in path.split("__"):
+                model = model._meta.get_field(name).related_model
+                models_shown.append(model)
+        for model in dict.fromkeys(models_shown):
+            try:
+                model._meta.get_field("updated_at")
+            except FieldDoesNotExist:
+                errors.append(
+                    checks.Error(
+                        f"{model._meta.label} has no updated_at field, and the endpoint API "
+                        f"shows it for the provider {provider.id!r}: the endpoint's ETag is "
+                        "made of it.",
+                        hint="Add updated_at = models.DateTimeField(auto_now=True) to it.",
+                        obj=model,
+                        id="handover_portal.E006",
+                    )
+                )
+    return errors
 
 
 def lease_too_short(longest_seconds: float, what: str, check_id: str) -> list[checks.CheckMessage]:

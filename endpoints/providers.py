@@ -80,6 +80,8 @@ class HandoverProvider:
     #: Shown in the Handover Provider select.
     label: ClassVar[str]
     #: The model holding an endpoint's settings for this provider (one per endpoint), if any.
+    #: Shown in the endpoint API, it needs an ``updated_at`` (``auto_now``): the endpoint's
+    #: ETag is made of it (``handover_portal.E006``).
     settings_model: ClassVar[str | None] = None
     #: Dotted path of the admin inline that edits ``settings_model`` on the endpoint page.
     admin_inline: ClassVar[str | None] = None

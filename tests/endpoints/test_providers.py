@@ -4,7 +4,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import override_settings
 
+from endpoints.api.serializers import ProviderSettingsSerializer
+from endpoints.checks import check_provider_settings_timestamps
 from endpoints.providers import HandoverProvider, UnknownProvider, get_provider, provider_choices
+from genesys.models import OpenMessagingInbox
 from tests.factories import EndpointFactory, GenesysSettingsFactory
 
 pytestmark = pytest.mark.django_db
@@ -81,3 +84,28 @@ def test_settings_of_an_inactive_provider_are_kept_but_unused():
     assert endpoint.handover_refusal().startswith("Handover is off")
     endpoint.refresh_from_db()
     assert endpoint.genesys_settings == settings
+
+
+class UntimedSettingsSerializer(ProviderSettingsSerializer):
+    """Shows a model without ``updated_at``: the endpoint's ETag could not be made."""
+
+    class Meta:
+        model = OpenMessagingInbox
+        fields = ["attempts"]
+
+
+class UntimedProvider(ExampleProvider):
+    id = "untimed"
+    settings_model = "genesys.OpenMessagingInbox"
+    api_serializer = f"{__name__}.UntimedSettingsSerializer"
+
+
+def test_settings_the_api_shows_without_updated_at_are_a_check_error(settings):
+    assert check_provider_settings_timestamps() == []  # the shipped providers have it
+    with override_settings(
+        HANDOVER_PROVIDERS=[*settings.HANDOVER_PROVIDERS, f"{__name__}.UntimedProvider"]
+    ):
+        [error] = check_provider_settings_timestamps()
+    assert error.id == "handover_portal.E006"
+    assert "genesys.OpenMessagingInbox has no updated_at" in error.msg
+    assert "'untimed'" in error.msg
