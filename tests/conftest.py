@@ -123,3 +123,29 @@ def trap():
     listener = Trap()
     yield listener
     listener.close()
+
+
+# The Test Desk: a third provider (tests/desk_provider) and the desk it talks to.
+
+
+@pytest.fixture
+def desk(settings):
+    """The fake desk (``tests.fake_desk``), a real HTTP server on 127.0.0.1, with a planted
+    API token of its own."""
+    from tests.canaries import Canary
+    from tests.fake_desk import FakeDesk
+
+    settings.DESK_HTTP_READ_TIMEOUT = 2.0
+    server = FakeDesk(token=Canary.planted("desk API token", escaped=True).value).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def desk_provider(transactional_db):
+    """The Test Desk installed as a provider for this test (its app, its setting line, its
+    table): see ``tests.desk_provider.install``."""
+    from tests.desk_provider.install import desk_installed
+
+    with desk_installed():
+        yield
