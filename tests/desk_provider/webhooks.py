@@ -31,7 +31,7 @@ def signature(secret: str, body: bytes) -> str:
 
 @csrf_exempt
 @require_POST
-def events_webhook(request: HttpRequest, endpoint_id: str) -> JsonResponse:
+def events_webhook(request: HttpRequest, endpoint_id: uuid.UUID) -> JsonResponse:
     desk = DeskSettings.objects.filter(endpoint__public_id=endpoint_id).first()
     try:
         secret = desk.api_token if desk is not None else ""
