@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from typing import Any, ClassVar
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -16,14 +16,12 @@ from django.forms.utils import ErrorDict
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.urls import path
-from django.utils.html import format_html_join
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 
-from endpoints.fields import secret_state
-from endpoints.forms import WriteOnlySecretField, WriteOnlySecretsMixin
+from endpoints.admin_secrets import SecretsAdminMixin
+from endpoints.forms import SecretsModelForm, require_secret
 from endpoints.models import Endpoint
 from endpoints.models.handover import OPEN_STATUSES
 from endpoints.outbound_urls import validate_callback_url
@@ -61,64 +59,7 @@ class ProviderSettingsFormSet(BaseInlineFormSet):
         return []
 
 
-SECRET_STATES = {
-    "set": _("set"),
-    "unset": _("not set"),
-    "unreadable": _("unreadable, enter it again"),
-}
-
-
-class ReadOnlySecretsMixin:
-    """A model or inline admin whose form has write-only secrets (``secret_fields``): to a
-    user who may only view, each secret shows as "set / not set".
-
-    Read-only, the admin renders a field's model value, which for an ``EncryptedTextField``
-    is the decrypted secret: the fieldsets name ``stored_secrets`` in its place.
-    """
-
-    def _shows_read_only(self, request: HttpRequest, obj: Model | None) -> bool:
-        # obj is the object (a model admin) or its parent (an inline); an add form is
-        # never read-only.
-        return obj is not None and not self.has_change_permission(request, obj)
-
-    def _secret_names(self) -> list[str]:
-        return list(getattr(self.form, "secret_fields", {}))
-
-    def get_fieldsets(self, request: HttpRequest, obj: Model | None = None) -> Any:
-        fieldsets = super().get_fieldsets(request, obj)
-        if not (self._secret_names() and self._shows_read_only(request, obj)):
-            return fieldsets
-        redacted = []
-        for name, options in fieldsets:
-            fields: list[Any] = []
-            for field in options["fields"]:
-                if field in self._secret_names():
-                    field = "stored_secrets"
-                if field not in fields:
-                    fields.append(field)
-            redacted.append((name, {**options, "fields": fields}))
-        return redacted
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> Any:
-        fields = super().get_readonly_fields(request, obj)
-        if self._secret_names() and self._shows_read_only(request, obj):
-            return [*fields, "stored_secrets"]
-        return fields
-
-    @admin.display(description=_("Secrets"))
-    def stored_secrets(self, obj: Model) -> str:
-        labels = self.form.base_fields
-        return format_html_join(
-            mark_safe("<br>"),
-            "{}: {}",
-            (
-                (labels[name].label, SECRET_STATES[secret_state(obj, name)])
-                for name in self._secret_names()
-            ),
-        )
-
-
-class ProviderSettingsInline(ReadOnlySecretsMixin, admin.StackedInline):
+class ProviderSettingsInline(SecretsAdminMixin, admin.StackedInline):
     """Base of a provider's settings inline: one settings row per endpoint, shown on demand.
 
     The fieldset carries the classes ``provider-settings provider-<id>`` that
@@ -140,22 +81,6 @@ class ProviderSettingsInline(ReadOnlySecretsMixin, admin.StackedInline):
         formset = super().get_formset(request, obj, **kwargs)
         formset.provider_id = self.provider_id
         return formset
-
-
-class SecretFormAdminMixin(ReadOnlySecretsMixin):
-    """An admin whose form has write-only secrets (``WriteOnlySecretsMixin``): Django's error
-    reports never show them (``sensitive_post_parameters`` on the add and change views), nor
-    its read-only pages (``ReadOnlySecretsMixin``).
-    """
-
-    def _sensitive(self, view: Any) -> Any:
-        return sensitive_post_parameters(*self.form.secret_fields)(view)
-
-    def add_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return self._sensitive(super().add_view)(request, *args, **kwargs)
-
-    def change_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return self._sensitive(super().change_view)(request, *args, **kwargs)
 
 
 class TestConnectionMixin:
@@ -210,21 +135,13 @@ class CallbackURLFormField(forms.CharField):
     default_validators = [validate_callback_url]
 
 
-class EndpointAdminForm(WriteOnlySecretsMixin, forms.ModelForm):
+class EndpointAdminForm(SecretsModelForm):
     """The endpoint; its callback signing secret is write-only (blank on edit keeps it)."""
 
     handover_provider = forms.ChoiceField(
         label=Endpoint._meta.get_field("handover_provider").verbose_name,
         help_text=Endpoint._meta.get_field("handover_provider").help_text,
     )
-    callback_signing_secret = WriteOnlySecretField(label=_("Callback signing secret"))
-    secret_fields: ClassVar[dict[str, str]] = {
-        "callback_signing_secret": _(
-            "Required with a callback URL. Every callback is signed with it (HMAC-SHA256, "
-            "the X-Handover-Signature header): share it with the channel. Stored "
-            "encrypted; never shown again."
-        )
-    }
 
     class Meta:
         model = Endpoint
@@ -232,12 +149,11 @@ class EndpointAdminForm(WriteOnlySecretsMixin, forms.ModelForm):
             "name",
             "channel_type",
             "callback_url",
+            "callback_signing_secret",
             "handover_provider",
             "queue_update_seconds",
         ]
         field_classes = {"callback_url": CallbackURLFormField}
-        # The model field is never filled from the form directly: see save().
-        exclude = ["callback_signing_secret"]  # noqa: DJ006 (fields is set; keeps the admin off it)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -256,7 +172,8 @@ class EndpointAdminForm(WriteOnlySecretsMixin, forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if cleaned.get("callback_url"):
-            self.require_secret(
+            require_secret(
+                self,
                 "callback_signing_secret",
                 _(
                     "A callback URL needs a signing secret, so the channel can tell the "
@@ -287,7 +204,7 @@ class HandoverProviderFilter(admin.SimpleListFilter):
 
 
 @admin.register(Endpoint)
-class EndpointAdmin(SecretFormAdminMixin, TestConnectionMixin, admin.ModelAdmin):
+class EndpointAdmin(SecretsAdminMixin, TestConnectionMixin, admin.ModelAdmin):
     form = EndpointAdminForm
     actions = ["test_connection"]
     list_display = ["name", "channel_type", "provider_label", "public_id", "updated_at"]

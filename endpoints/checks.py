@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django.conf import settings
+from django.contrib.admin import site
 from django.core import checks
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
+from django.db.models import Model
 
 from endpoints import crypto
+from endpoints.admin_secrets import SecretsAdminMixin
+from endpoints.fields import encrypted_fields
 from endpoints.providers import get_providers
 
 RANDOM_VALUE_COMMAND = (
@@ -147,3 +152,59 @@ def check_callback_lease(app_configs: Any = None, **kwargs: Any) -> list[checks.
     return lease_too_short(
         longest, "CALLBACK_CONNECT_TIMEOUT + CALLBACK_READ_TIMEOUT", "handover_portal.E005"
     )
+
+
+#: Admin options that would show a field's value (decrypted, for a secret).
+_SHOWING_OPTIONS = ("list_display", "list_display_links", "list_editable", "readonly_fields")
+_COMPARING_OPTIONS = ("search_fields", "list_filter", "ordering", "sortable_by")
+
+
+def admin_secret_errors(admin_class: type, model: type[Model]) -> list[checks.CheckMessage]:
+    """Why ``admin_class`` (a model admin or inline of ``model``) could show a secret."""
+    secrets = {field.name for field in encrypted_fields(model)}
+    if not secrets:
+        return []
+    label = f"{admin_class.__module__}.{admin_class.__qualname__}"
+    if not issubclass(admin_class, SecretsAdminMixin):
+        return [
+            checks.Error(
+                f"{label} administers {model._meta.label}, which has secrets "
+                f"({', '.join(sorted(secrets))}), without SecretsAdminMixin: a user who may "
+                "only view would read them decrypted.",
+                hint="Add endpoints.admin_secrets.SecretsAdminMixin to its bases.",
+                obj=admin_class,
+                id="endpoints.E102",
+            )
+        ]
+    errors = []
+    for option in (*_SHOWING_OPTIONS, *_COMPARING_OPTIONS):
+        named = {str(item).lstrip("-^=@").split("__")[0] for item in _names(admin_class, option)}
+        for secret in sorted(named & secrets):
+            errors.append(
+                checks.Error(
+                    f"{label}.{option} names the secret {model._meta.label}.{secret}.",
+                    hint="A secret is write-only: show `secret_status` (set / not set) instead.",
+                    obj=admin_class,
+                    id="endpoints.E103",
+                )
+            )
+    return errors
+
+
+def _names(admin_class: type, option: str) -> list[Any]:
+    items = getattr(admin_class, option, None) or ()
+    return [item for item in items if isinstance(item, str)]
+
+
+@checks.register(checks.Tags.admin)
+def check_admins_hide_secrets(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Every admin of a model with secrets (registered, or a provider's inline) hides them."""
+    # The site has no public list of its admins: read as AdminSite.check() reads it.
+    admins = [(type(model_admin), model) for model, model_admin in site._registry.items()]
+    with contextlib.suppress(ImproperlyConfigured):  # handover_portal.E004 says why
+        for provider in get_providers().values():
+            if (inline := provider.get_admin_inline()) is not None:
+                admins.append((inline, inline.model))
+    return [
+        error for admin_class, model in admins for error in admin_secret_errors(admin_class, model)
+    ]

@@ -9,49 +9,38 @@ encrypted again as if it were the secret.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+from django import forms
 from django.core import checks
 from django.core.exceptions import FieldError
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 
 from endpoints import crypto
+from endpoints.forms import WriteOnlySecretField
+from endpoints.secret_values import (
+    DecryptedSecret,
+    SecretState,
+    SecretText,
+    SecretUnreadable,
+    StoredSecret,
+    has_secret,
+    secret_state,
+    secret_text,
+)
 
-
-class SecretUnreadable(Exception):
-    """A stored secret that none of the configured keys decrypts."""
-
-
-@dataclass(frozen=True, slots=True)
-class StoredSecret:
-    """The ciphertext of a secret as loaded from the database."""
-
-    token: str = ""
-
-    def __repr__(self) -> str:
-        return "StoredSecret(…)"
-
-
-class SecretText(str):
-    """A secret's plaintext: the text itself to every use, but not to ``repr``.
-
-    What shows a value by its ``repr`` (the locals of a traceback on Django's DEBUG page,
-    in the error report and the admins' e-mail; ``%r`` in a log message) shows
-    ``SecretText(…)``, whatever the variable is called: the frames that save a secret or
-    send it hold it as ``value`` or ``plaintext``, names no filter knows to hide. Text made
-    from it (an f-string, a header) is a plain ``str`` again.
-    """
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "SecretText(…)"
-
-
-def _secret_text(value: Any) -> Any:
-    return SecretText(value) if isinstance(value, str) and value else value
+# Imported from here by most callers: the field and what its values are, side by side.
+__all__ = [
+    "EncryptedTextField",
+    "SecretState",
+    "SecretText",
+    "SecretUnreadable",
+    "StoredSecret",
+    "encrypted_fields",
+    "has_secret",
+    "secret_state",
+]
 
 
 class EncryptedFieldDescriptor(DeferredAttribute):
@@ -59,11 +48,14 @@ class EncryptedFieldDescriptor(DeferredAttribute):
 
     A data descriptor (it has ``__set__``), so reads pass through it even though the
     value lives in the instance's ``__dict__``. The plaintext, assigned or decrypted, is a
-    ``SecretText``.
+    ``SecretText``; a decrypted one assigned back restores its ciphertext, byte for byte.
     """
 
     def __set__(self, instance: models.Model, value: Any) -> None:
-        instance.__dict__[self.field.attname] = _secret_text(value)
+        if isinstance(value, DecryptedSecret):
+            instance.__dict__[self.field.attname] = value.stored
+            return
+        instance.__dict__[self.field.attname] = secret_text(value)
 
     def __get__(self, instance: models.Model | None, cls: type | None = None) -> Any:
         if instance is None:
@@ -72,7 +64,7 @@ class EncryptedFieldDescriptor(DeferredAttribute):
         if not isinstance(value, StoredSecret):
             return value
         try:
-            return SecretText(crypto.decrypt(value.token))
+            return DecryptedSecret(crypto.decrypt(value.token), value)
         except crypto.InvalidToken:
             raise SecretUnreadable(
                 f"Cannot read {instance._meta.label}.{self.field.name} of row pk={instance.pk}: "
@@ -84,9 +76,15 @@ class EncryptedFieldDescriptor(DeferredAttribute):
 class EncryptedTextField(models.TextField):
     """A text secret, encrypted with the key ring of ``endpoints.crypto``.
 
-    Every value of this field is sensitive: forms, the admin, the API and logs must never
-    show it. Lookups other than ``isnull`` are refused (the ciphertext is randomised, so the
-    database cannot compare it), as are ``unique`` and ``db_index``.
+    Every value of this field is sensitive (``sensitive``): the declaration here is the only
+    one. A model form gets a write-only input from ``formfield()``, where blank keeps the
+    stored secret (``save_form_data``) and ``blank=False`` means one must be stored (its
+    ``blank`` error message is the form's); the admin finds the field in ``_meta``
+    (``endpoints.admin_secrets``), DRF maps it to a write-only field
+    (``endpoints.api.secret_fields``), and the log filter masks values under its name
+    (``security.sensitive_names``). Lookups other than ``isnull`` are refused (the
+    ciphertext is randomised, so the database cannot compare it), as are ``unique`` and
+    ``db_index``.
     """
 
     descriptor_class = EncryptedFieldDescriptor
@@ -128,6 +126,25 @@ class EncryptedTextField(models.TextField):
     def value_to_string(self, obj: models.Model) -> str:
         return self.get_prep_value(self.value_from_object(obj)) or ""
 
+    def formfield(self, **kwargs: Any) -> forms.Field:
+        # A widget or form class offered for a text field (the admin offers a textarea for
+        # every TextField; a form's Meta may too) would render the value: never used.
+        kwargs.pop("widget", None)
+        form_class = kwargs.pop("form_class", None)
+        if not (isinstance(form_class, type) and issubclass(form_class, WriteOnlySecretField)):
+            form_class = WriteOnlySecretField
+        kwargs["error_messages"] = {
+            "required": self.error_messages["blank"],
+            **kwargs.get("error_messages", {}),
+        }
+        kwargs["show_hidden_initial"] = False
+        # models.Field's, not TextField's: that one adds a textarea and max_length=None.
+        return models.Field.formfield(self, form_class=form_class, **kwargs)
+
+    def save_form_data(self, instance: models.Model, data: Any) -> None:
+        if data:  # blank keeps what is stored, byte for byte
+            setattr(instance, self.name, data)
+
     def get_lookup(self, lookup_name: str) -> Any:
         if lookup_name == "isnull":
             return super().get_lookup(lookup_name)
@@ -138,28 +155,6 @@ class EncryptedTextField(models.TextField):
 
     def get_transform(self, lookup_name: str) -> Any:
         return None
-
-
-SecretState = Literal["set", "unset", "unreadable"]
-
-
-def has_secret(instance: models.Model, field_name: str) -> bool:
-    """Whether ``instance`` stores a secret in ``field_name``, without decrypting it.
-
-    Reads the raw attribute only, so it needs no key and works when the key is lost.
-    """
-    return bool(instance.__dict__.get(instance._meta.get_field(field_name).attname))
-
-
-def secret_state(instance: models.Model, field_name: str) -> SecretState:
-    """Whether ``instance`` holds a readable secret in ``field_name``, without showing it."""
-    if not has_secret(instance, field_name):
-        return "unset"
-    try:
-        getattr(instance, field_name)
-    except SecretUnreadable:
-        return "unreadable"
-    return "set"
 
 
 def encrypted_fields(model: type[models.Model]) -> list[EncryptedTextField]:

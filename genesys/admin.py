@@ -13,9 +13,9 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from endpoints.admin import ProviderSettingsInline, SecretFormAdminMixin, TestConnectionMixin
+from endpoints.admin import ProviderSettingsInline, TestConnectionMixin
 from endpoints.admin_mixins import ReadOnlyAdminMixin
-from endpoints.fields import secret_state
+from endpoints.admin_secrets import SecretsAdminMixin
 from endpoints.providers import Finding
 from genesys.diagnostics import connection_findings
 from genesys.forms import GenesysSettingsForm, OAuth2ConnectionForm, OpenMessagingSettingsForm
@@ -52,7 +52,7 @@ class OpenMessagingSettingsInline(ProviderSettingsInline):
 
 
 @admin.register(OAuth2Connection)
-class OAuth2ConnectionAdmin(SecretFormAdminMixin, TestConnectionMixin, admin.ModelAdmin):
+class OAuth2ConnectionAdmin(SecretsAdminMixin, TestConnectionMixin, admin.ModelAdmin):
     form = OAuth2ConnectionForm
     actions = ["test_connection"]
     fields = ["name", "oauth_url", "client_id", "client_secret", "scope"]
@@ -61,14 +61,6 @@ class OAuth2ConnectionAdmin(SecretFormAdminMixin, TestConnectionMixin, admin.Mod
 
     def connection_findings(self, obj: OAuth2Connection) -> list[Finding]:
         return connection_findings(obj)
-
-    @admin.display(description=_("Client Secret"))
-    def secret_status(self, obj: OAuth2Connection) -> str:
-        return {
-            "set": _("set"),
-            "unset": _("not set"),
-            "unreadable": _("unreadable, enter it again"),
-        }[secret_state(obj, "client_secret")]
 
 
 class DeadLetterFilter(admin.SimpleListFilter):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any, ClassVar
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from endpoints.forms import WriteOnlySecretField, WriteOnlySecretsMixin
+from endpoints.forms import SecretsModelForm, WriteOnlySecretField
 from endpoints.validators import PrintableAsciiValidator
 from genesys.models import (
     GENESYS_SETTINGS_FIELDS,
@@ -90,7 +90,14 @@ def _uuid_error_messages() -> dict[str, Any]:
     return {"invalid": INVALID_UUID}
 
 
-class GenesysSettingsForm(forms.ModelForm):
+class ClientSecretField(WriteOnlySecretField):
+    """The OAuth client's secret: what HTTP Basic carries (the one validator covers control
+    characters too: one message, not two)."""
+
+    default_validators = [CLIENT_SECRET_CHARACTERS]
+
+
+class GenesysSettingsForm(SecretsModelForm):
     """The Genesys Cloud part of the Handover Settings."""
 
     class Meta:
@@ -113,36 +120,19 @@ class GenesysSettingsForm(forms.ModelForm):
         duration.widget.attrs.update({"min": 1, "max": SESSION_DURATION_MAX, "step": 1})
 
 
-class OAuth2ConnectionForm(WriteOnlySecretsMixin, forms.ModelForm):
+class OAuth2ConnectionForm(SecretsModelForm):
     """An OAuth2 connection; the Client Secret is write-only (blank on edit keeps it)."""
-
-    # The one validator covers control characters too: one message, not two.
-    client_secret = WriteOnlySecretField(
-        label=_("Client Secret"), validators=[CLIENT_SECRET_CHARACTERS]
-    )
-    secret_fields: ClassVar[dict[str, str]] = {
-        "client_secret": _(
-            "In Genesys Cloud: Admin → Integrations → OAuth → your client → Client Details. "
-            "Stored encrypted; never shown again."
-        )
-    }
 
     class Meta:
         model = OAuth2Connection
-        fields = ["name", "oauth_url", "client_id", "scope"]
-        # The model field is never filled from the form directly: see save().
-        exclude = ["client_secret"]  # noqa: DJ006 (fields is set; this keeps the admin off it)
+        fields = ["name", "oauth_url", "client_id", "client_secret", "scope"]
+        field_classes = {"client_secret": ClientSecretField}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Absent from a view-only user's form, whose fields are all read-only.
         if "client_id" in self.fields:
             self.fields["client_id"].validators.append(CLIENT_ID_CHARACTERS)
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        self.require_secret("client_secret", _("Enter the OAuth client's secret."))
-        return cleaned
 
 
 def _read_only_url(label: str, help_text: str) -> forms.CharField:
@@ -156,7 +146,7 @@ def _read_only_url(label: str, help_text: str) -> forms.CharField:
     )
 
 
-class OpenMessagingSettingsForm(WriteOnlySecretsMixin, forms.ModelForm):
+class OpenMessagingSettingsForm(SecretsModelForm):
     """The Genesys Cloud Open Messaging part of the Handover Settings.
 
     The Webhook Signature Secret is write-only (blank on edit keeps it); the webhook URLs
@@ -166,13 +156,6 @@ class OpenMessagingSettingsForm(WriteOnlySecretsMixin, forms.ModelForm):
 
     request = None  # the admin inline sets it on a subclass per request
 
-    webhook_secret = WriteOnlySecretField(label=_("Webhook Signature Secret"))
-    secret_fields: ClassVar[dict[str, str]] = {
-        "webhook_secret": _(
-            "The integration's signature secret token (more than 15 characters): Genesys "
-            "signs every webhook call with it. Stored encrypted; never shown again."
-        )
-    }
     webhook_url = _read_only_url(
         _("Outbound Notification Webhook URL"),
         _(
@@ -191,9 +174,7 @@ class OpenMessagingSettingsForm(WriteOnlySecretsMixin, forms.ModelForm):
 
     class Meta:
         model = OpenMessagingSettings
-        fields = OPEN_MESSAGING_FIELDS
-        # Never filled from the form directly (blank keeps it): see save().
-        exclude = ["webhook_secret"]  # noqa: DJ006 (fields is set; this keeps the admin off it)
+        fields = [*OPEN_MESSAGING_FIELDS, "webhook_secret"]
         field_classes = {"host": RegionHostField, "queue_id": QueueIdField}
         widgets = {"host": forms.Select, "queue_id": forms.TextInput(attrs={"size": 60})}
         error_messages = {
@@ -235,10 +216,3 @@ class OpenMessagingSettingsForm(WriteOnlySecretsMixin, forms.ModelForm):
                 code="too_short",
             )
         return secret
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        self.require_secret(
-            "webhook_secret", _("Enter the Open Messaging integration's signature secret token.")
-        )
-        return cleaned

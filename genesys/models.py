@@ -66,8 +66,11 @@ class OAuth2Connection(models.Model):
     )
     client_secret = EncryptedTextField(
         _("Client Secret"),
-        blank=True,
-        help_text=_("Same page as the Client ID. Stored encrypted; never shown again."),
+        help_text=_(
+            "In Genesys Cloud: Admin → Integrations → OAuth → your client → Client Details. "
+            "Stored encrypted; never shown again."
+        ),
+        error_messages={"blank": _("Enter the OAuth client's secret.")},
     )
     scope = models.CharField(
         _("Scope"),
@@ -327,11 +330,13 @@ class OpenMessagingSettings(GenesysQueueSettings):
     )
     webhook_secret = EncryptedTextField(
         _("Webhook Signature Secret"),
-        blank=True,
         help_text=_(
-            "The integration's signature secret token: Genesys signs every webhook call with "
-            "it. More than 15 characters. Stored encrypted; never shown again."
+            "The integration's signature secret token (more than 15 characters): Genesys "
+            "signs every webhook call with it. Stored encrypted; never shown again."
         ),
+        error_messages={
+            "blank": _("Enter the Open Messaging integration's signature secret token.")
+        },
     )
     webhook_token = models.CharField(
         _("webhook token"),

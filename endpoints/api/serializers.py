@@ -2,8 +2,9 @@
 
 An endpoint nests each provider's settings under the provider's id, through the serializer
 the provider declares (``HandoverProvider.api_serializer``): ``endpoints`` never imports a
-provider's app. No serializer here or in a provider may show a sensitive model field
-(``EncryptedTextField``): ``RedactedModelSerializer`` refuses to build one.
+provider's app. No serializer here or in a provider shows a sensitive model field
+(``EncryptedTextField``): DRF maps it to a write-only field (``endpoints.api.secret_fields``)
+and ``RedactedModelSerializer`` refuses a declared field that would read it.
 """
 
 from __future__ import annotations
@@ -15,20 +16,33 @@ from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, Obje
 from django.db import models
 from rest_framework import serializers
 
+from endpoints.api.secret_fields import presence_field
 from endpoints.models import Endpoint
 from endpoints.providers import HandoverProvider, get_providers
 
 
 class RedactedModelSerializer(serializers.ModelSerializer):
-    """A model serializer that refuses to include a sensitive field of its model.
+    """A model serializer that never shows a sensitive field of its model.
 
-    Declare ``has_<field>`` instead (``endpoints.fields.has_secret``).
+    A secret listed in ``Meta.fields`` (or ``"__all__"``) is write-only
+    (``WriteOnlySecretSerializerField``, DRF's mapping of ``EncryptedTextField``); listing
+    ``has_<secret>`` shows whether one is stored. A declared field that would read a
+    sensitive field is refused.
     """
+
+    def build_field(
+        self, field_name: str, info: Any, model_class: type[models.Model], nested_depth: int
+    ) -> tuple[type[serializers.Field], dict[str, Any]]:
+        return presence_field(model_class, field_name) or super().build_field(
+            field_name, info, model_class, nested_depth
+        )
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
         model = self.Meta.model
         for name, field in fields.items():
+            if field.write_only or field.source == "*":
+                continue
             source = (field.source or name).split(".")[0]
             try:
                 model_field = model._meta.get_field(source)
@@ -37,7 +51,8 @@ class RedactedModelSerializer(serializers.ModelSerializer):
             if getattr(model_field, "sensitive", False):
                 raise ImproperlyConfigured(
                     f"{type(self).__name__}.{name}: {model._meta.label}.{source} is sensitive "
-                    "and never leaves through the API. Expose whether it is set instead."
+                    f"and never leaves through the API. List has_{source} to show whether "
+                    "it is set."
                 )
         return fields
 

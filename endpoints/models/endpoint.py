@@ -72,8 +72,9 @@ class Endpoint(models.Model):
         _("callback signing secret"),
         blank=True,
         help_text=_(
-            "Signs every callback (HMAC-SHA256): share it with the channel, which verifies "
-            "the X-Handover-Signature header. Stored encrypted; never shown again."
+            "Required with a callback URL. Every callback is signed with it (HMAC-SHA256, "
+            "the X-Handover-Signature header): share it with the channel. Stored "
+            "encrypted; never shown again."
         ),
     )
     queue_update_seconds = models.PositiveIntegerField(

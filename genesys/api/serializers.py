@@ -14,7 +14,6 @@ from rest_framework import serializers
 
 from endpoints.api.permissions import requester_may
 from endpoints.api.serializers import ProviderSettingsSerializer, RedactedModelSerializer
-from endpoints.fields import has_secret
 from genesys.models import (
     GENESYS_SETTINGS_FIELDS,
     OPEN_MESSAGING_FIELDS,
@@ -27,18 +26,10 @@ from genesys.models import (
 class OAuth2ConnectionSerializer(RedactedModelSerializer):
     """An OAuth2 client-credentials connection to Genesys Cloud, without its secret."""
 
-    has_client_secret = serializers.SerializerMethodField(
-        help_text="Whether a client secret is stored. The secret itself is never returned."
-    )
-
     class Meta:
         model = OAuth2Connection
         fields = ["id", "name", "oauth_url", "client_id", "scope", "has_client_secret"]
         read_only_fields = fields
-
-    def get_has_client_secret(self, connection: OAuth2Connection) -> bool:
-        # Presence only, never decrypted: works with a lost key and keeps the secret out.
-        return has_secret(connection, "client_secret")
 
 
 VIEW_CONNECTION = "genesys.view_oauth2connection"
@@ -103,9 +94,6 @@ class OpenMessagingSettingsSerializer(ProviderSettingsSerializer):
         help_text="The OAuth2 connection every Open Messaging call uses. "
         + NODE_AUTHENTICATION_HELP,
     )
-    has_webhook_secret = serializers.SerializerMethodField(
-        help_text="Whether a Webhook Signature Secret is stored. It is never returned."
-    )
 
     select_related = ("node_authentication",)
     representation_permissions = (VIEW_CONNECTION,)
@@ -114,6 +102,3 @@ class OpenMessagingSettingsSerializer(ProviderSettingsSerializer):
         model = OpenMessagingSettings
         fields = [*OPEN_MESSAGING_FIELDS, "has_webhook_secret"]
         read_only_fields = fields
-
-    def get_has_webhook_secret(self, om_settings: OpenMessagingSettings) -> bool:
-        return has_secret(om_settings, "webhook_secret")

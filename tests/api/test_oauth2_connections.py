@@ -62,10 +62,30 @@ def test_neither_secret_nor_ciphertext_is_in_a_response(api):
 
 
 @pytest.mark.parametrize("fields", ["__all__", ["name", "client_secret"]])
-def test_a_serializer_cannot_include_a_sensitive_field(fields):
+@pytest.mark.parametrize("base", [RedactedModelSerializer, serializers.ModelSerializer], ids=str)
+def test_a_serializer_that_lists_a_secret_takes_it_in_and_never_shows_it(base, fields):
     meta = type("Meta", (), {"model": OAuth2Connection, "fields": fields})
+    serializer_class = type("Listing", (base,), {"Meta": meta})
+    connection = OAuth2ConnectionFactory()
+
+    assert serializer_class().fields["client_secret"].write_only
+    shown = serializer_class(connection).data
+    assert "client_secret" not in shown
+    assert CLIENT_SECRET not in str(shown)
+
+
+def test_a_secret_cannot_be_made_read_only():
+    meta = type(
+        "Meta",
+        (),
+        {
+            "model": OAuth2Connection,
+            "fields": ["client_secret"],
+            "read_only_fields": ["client_secret"],
+        },
+    )
     serializer_class = type("Leaky", (RedactedModelSerializer,), {"Meta": meta})
-    with pytest.raises(ImproperlyConfigured, match="client_secret is sensitive"):
+    with pytest.raises(ImproperlyConfigured, match="write-only"):
         serializer_class().fields  # noqa: B018
 
 
