@@ -86,10 +86,6 @@ class QueueIdField(forms.UUIDField):
         return super().to_python(text)
 
 
-def _uuid_error_messages() -> dict[str, Any]:
-    return {"invalid": INVALID_UUID}
-
-
 class ClientSecretField(WriteOnlySecretField):
     """The OAuth client's secret: what HTTP Basic carries (the one validator covers control
     characters too: one message, not two)."""
@@ -97,18 +93,14 @@ class ClientSecretField(WriteOnlySecretField):
     default_validators = [CLIENT_SECRET_CHARACTERS]
 
 
-class GenesysSettingsForm(SecretsModelForm):
-    """The Genesys Cloud part of the Handover Settings."""
+class GenesysQueueSettingsForm(SecretsModelForm):
+    """Base of the Genesys Cloud settings forms (web chat, Open Messaging): the region and
+    queue inputs, and errors that say the fix (a UUID example, the session's range)."""
 
     class Meta:
-        model = GenesysSettings
-        fields = GENESYS_SETTINGS_FIELDS
         field_classes = {"host": RegionHostField, "queue_id": QueueIdField}
         widgets = {"host": forms.Select, "queue_id": forms.TextInput(attrs={"size": 60})}
         error_messages = {
-            "organization_id": _uuid_error_messages(),
-            "deployment_id": _uuid_error_messages(),
-            "queue_id": _uuid_error_messages(),
             "session_duration_minutes": {
                 code: SESSION_DURATION_ERROR for code in ("invalid", "min_value", "max_value")
             },
@@ -116,8 +108,19 @@ class GenesysSettingsForm(SecretsModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        duration = self.fields["session_duration_minutes"]
-        duration.widget.attrs.update({"min": 1, "max": SESSION_DURATION_MAX, "step": 1})
+        for field in self.fields.values():
+            if isinstance(field, forms.UUIDField):
+                field.error_messages["invalid"] = INVALID_UUID
+        if duration := self.fields.get("session_duration_minutes"):
+            duration.widget.attrs.update({"min": 1, "max": SESSION_DURATION_MAX, "step": 1})
+
+
+class GenesysSettingsForm(GenesysQueueSettingsForm):
+    """The Genesys Cloud part of the Handover Settings."""
+
+    class Meta(GenesysQueueSettingsForm.Meta):
+        model = GenesysSettings
+        fields = GENESYS_SETTINGS_FIELDS
 
 
 class OAuth2ConnectionForm(SecretsModelForm):
@@ -146,7 +149,7 @@ def _read_only_url(label: str, help_text: str) -> forms.CharField:
     )
 
 
-class OpenMessagingSettingsForm(SecretsModelForm):
+class OpenMessagingSettingsForm(GenesysQueueSettingsForm):
     """The Genesys Cloud Open Messaging part of the Handover Settings.
 
     The Webhook Signature Secret is write-only (blank on edit keeps it); the webhook URLs
@@ -172,25 +175,14 @@ class OpenMessagingSettingsForm(SecretsModelForm):
         ),
     )
 
-    class Meta:
+    class Meta(GenesysQueueSettingsForm.Meta):
         model = OpenMessagingSettings
         fields = [*OPEN_MESSAGING_FIELDS, "webhook_secret"]
-        field_classes = {"host": RegionHostField, "queue_id": QueueIdField}
-        widgets = {"host": forms.Select, "queue_id": forms.TextInput(attrs={"size": 60})}
-        error_messages = {
-            "integration_id": _uuid_error_messages(),
-            "queue_id": _uuid_error_messages(),
-            "session_duration_minutes": {
-                code: SESSION_DURATION_ERROR for code in ("invalid", "min_value", "max_value")
-            },
-        }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         from genesys.open_messaging.client import REQUIRED_PERMISSIONS
 
-        duration = self.fields["session_duration_minutes"]
-        duration.widget.attrs.update({"min": 1, "max": SESSION_DURATION_MAX, "step": 1})
         self.fields["node_authentication"].help_text = _(
             "Required: every Open Messaging call is made with this OAuth2 client-credentials "
             "connection (same region as Host). Its OAuth client needs a role with: %(perms)s."
