@@ -6,9 +6,11 @@ Django's ``SafeExceptionReporterFilter`` hides settings named like a secret (``A
 inside a URL under any other name (``CELERY_BROKER_URL``, a cache's ``LOCATION``, the
 ``DATABASE_URL`` that runserver copies into ``request.META``), and it cleanses nothing in
 frame locals unless ``DEBUG`` is off and the view says which. Ours is on under ``DEBUG``
-too, hides locals named like a secret (``client_secret``, ``jwt``, ``token``…), and masks
-URL passwords and ``Authorization`` values in every string it shows, the exception's
-message included.
+too, hides locals and POST parameters named like a secret (``client_secret``, ``jwt``,
+``token``…, and every name of ``security.sensitive_names``: each sensitive model field's,
+also inside an inline's prefixed parameter), and masks URL passwords, ``Authorization``
+values and values under a sensitive name in every string it shows, the exception's message
+included.
 """
 
 from __future__ import annotations
@@ -21,6 +23,13 @@ from django.utils.regex_helper import _lazy_re_compile
 from django.views import debug
 
 from security.redaction import redact
+from security.sensitive_names import sensitive_names
+
+
+def _is_sensitive_name(key: Any) -> bool:
+    """``key`` is a sensitive name, alone or as the last part of a prefixed form field
+    (``genesys_om_settings-0-webhook_secret``)."""
+    return isinstance(key, str) and key.rsplit("-", 1)[-1].lower() in sensitive_names()
 
 
 class SafeExceptionReporterFilter(debug.SafeExceptionReporterFilter):
@@ -33,6 +42,8 @@ class SafeExceptionReporterFilter(debug.SafeExceptionReporterFilter):
         return True  # under DEBUG too: the page is shown on screens and in screenshots
 
     def cleanse_setting(self, key: Any, value: Any) -> Any:
+        if _is_sensitive_name(key):
+            return self.cleansed_substitute
         try:
             cleansed = super().cleanse_setting(key, value)
             if not isinstance(cleansed, str):
@@ -42,6 +53,16 @@ class SafeExceptionReporterFilter(debug.SafeExceptionReporterFilter):
             return value
         masked = redact(text)
         return cleansed if masked == text else masked
+
+    def get_post_parameters(self, request: Any) -> Any:
+        parameters = super().get_post_parameters(request)
+        names = [key for key in parameters if _is_sensitive_name(key)]
+        if not names:
+            return parameters
+        cleansed = parameters.copy()
+        for name in names:
+            cleansed[name] = self.cleansed_substitute
+        return cleansed
 
     def get_traceback_frame_variables(self, request: Any, tb_frame: Any) -> Any:
         return [

@@ -1,16 +1,21 @@
 """Secrets masked in text that leaves the process: log records and error reports.
 
 Masked wherever they appear in a text: passwords in URLs (``redis://:…@host``),
-``Authorization`` header values, ``Token``/``Api-Key``/``Bearer`` credentials, and the
-path segment after a secret URL prefix (the Open Messaging webhook token is part of its
-URLs, so ``django.request`` and the access log would write it on every 4xx).
+``Authorization`` header values, ``Token``/``Api-Key``/``Bearer`` credentials, values given
+under a secret's name (``client_secret=…``, ``"webhook_secret": "…"``: the names of
+``security.sensitive_names``, every sensitive model field's among them), and the path
+segment after a secret URL prefix (the Open Messaging webhook token is part of its URLs, so
+``django.request`` and the access log would write it on every 4xx).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable
+
+from security.sensitive_names import sensitive_names
 
 MASK = "********"
 
@@ -28,8 +33,27 @@ _SCHEMED_CREDENTIAL = re.compile(r"(?P<keep>\b(?:Token|Api-Key|Bearer)\s+)[\w.~+
 _PATTERNS = (_URL_PASSWORD, _AUTHORIZATION, _SCHEMED_CREDENTIAL)
 
 
+@functools.lru_cache(maxsize=8)
+def _named_values(names: frozenset[str]) -> re.Pattern[str]:
+    """``name=value``, ``name: value``, ``'name': 'value'`` for each of ``names``: the value
+    (quoted, up to its closing quote)."""
+    alternatives = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
+    return re.compile(
+        rf"(?P<keep>\b(?:{alternatives})['\"]?\s*[:=]\s*)"
+        r"(?P<value>'[^']+'|\"[^\"]+\"|[^\s'\",;&})\]]+)",
+        re.I,
+    )
+
+
+def _mask_value(match: re.Match[str]) -> str:
+    value = match["value"]
+    quote = value[0] if value[0] in "'\"" else ""
+    return f"{match['keep']}{quote}{MASK}{quote}"
+
+
 class Redactor:
-    """Masks the secrets above, and the path segment after each of ``secret_paths``."""
+    """Masks the secrets above, values under a sensitive name, and the path segment after
+    each of ``secret_paths``."""
 
     def __init__(self, secret_paths: Iterable[str] = ()) -> None:
         self.patterns = [
@@ -40,7 +64,7 @@ class Redactor:
     def __call__(self, text: str) -> str:
         for pattern in self.patterns:
             text = pattern.sub(rf"\g<keep>{MASK}", text)
-        return text
+        return _named_values(sensitive_names()).sub(_mask_value, text)
 
 
 #: Without secret paths (the error reports: their URL is the developer's own request).
