@@ -21,8 +21,11 @@ class DeskSettings(models.Model):
         default=20,
         validators=[MinValueValidator(1), MaxValueValidator(SESSION_DURATION_MAX)],
     )
+    # The one declaration of the secret: the inline, the API and the logs take it from here.
     api_token = EncryptedTextField(
-        "API Token", blank=True, help_text="Sent as a bearer token; signs the desk's webhooks."
+        "API Token",
+        help_text="The desk's API token. Stored encrypted; never shown again.",
+        error_messages={"blank": "Enter the desk's API token."},
     )
     # The endpoint API's ETag is made of it (handover_portal.E006).
     updated_at = models.DateTimeField("updated", auto_now=True)
