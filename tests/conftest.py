@@ -149,3 +149,21 @@ def desk_provider(transactional_db):
 
     with desk_installed():
         yield
+
+
+# A model that declares its secrets on their fields and nowhere else (tests/vault).
+
+
+@pytest.fixture
+def locker_table(transactional_db):
+    """The table of ``tests.vault``'s ``Locker`` for this test (the app is not installed:
+    the test database was made without it); made with the schema editor, dropped after."""
+    from django.db import connection
+
+    from tests.vault.models import Locker
+
+    with connection.schema_editor() as editor:
+        editor.create_model(Locker)
+    yield Locker
+    with connection.schema_editor() as editor:
+        editor.delete_model(Locker)

@@ -109,3 +109,14 @@ def test_the_plaintext_is_itself_except_to_repr():
         # What a traceback's locals show (``pprint``), whatever the variable is called.
         assert repr(secret) == "SecretText(…)"
         assert CLIENT_SECRET not in pformat({"value": secret, "values": [secret]})
+
+
+def test_validating_a_row_keeps_the_stored_bytes():
+    # Model.clean_fields reads every value and assigns it back: the secret as decrypted.
+    pk = OAuth2ConnectionFactory().pk
+    before = raw_secret(pk)
+    loaded = OAuth2Connection.objects.get(pk=pk)
+    loaded.full_clean()
+    loaded.save()
+    assert raw_secret(pk) == before
+    assert OAuth2Connection.objects.get(pk=pk).client_secret == CLIENT_SECRET
