@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 
@@ -82,7 +83,11 @@ def secret_state(instance: models.Model, field_name: str) -> SecretState:
 
 
 def stored_state(instance: models.Model | None, field_name: str) -> SecretState:
-    """``secret_state`` of a saved row; ``"unset"`` for a row not saved yet (or none)."""
+    """``secret_state`` of a saved row; ``"unset"`` for a row not saved yet (or none), or
+    for a name that is none of its fields (a form's own secret input)."""
     if instance is None or instance.pk is None:
         return "unset"
-    return secret_state(instance, field_name)
+    try:
+        return secret_state(instance, field_name)
+    except FieldDoesNotExist:
+        return "unset"

@@ -143,3 +143,14 @@ def test_an_unreadable_optional_secret_left_blank_is_kept(lost_key):
     assert form.is_valid(), form.errors
     form.save()
     assert raw(lost_key, "spare") == before
+
+
+def test_a_form_s_own_secret_input_is_not_looked_up_on_the_model(locker):
+    class ConfirmingForm(forms.ModelForm):
+        confirmation = WriteOnlySecretField(help_text="Type it again.")
+
+        class Meta:
+            model = Locker
+            fields = ["name"]
+
+    assert ConfirmingForm(instance=locker)["confirmation"].help_text == "Type it again."
