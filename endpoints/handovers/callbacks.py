@@ -21,9 +21,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from endpoints import safe_http
+from endpoints import backoff, safe_http
 from endpoints.fields import SecretUnreadable
-from endpoints.handovers import leases, outbox, retries
+from endpoints.handovers import leases, outbox
 from endpoints.models import Handover, HandoverEvent
 from endpoints.models.handover import DeliveryStatus
 
@@ -104,7 +104,7 @@ def _deliver_due(lease: leases.Lease) -> float | None:
                 event.seq, handover.public_id, error,
             )  # fmt: skip
         else:
-            delay = retries.backoff_seconds(
+            delay = backoff.backoff_seconds(
                 event.delivery_attempts,
                 base=settings.CALLBACK_BACKOFF_SECONDS,
                 cap=settings.CALLBACK_BACKOFF_MAX_SECONDS,

@@ -25,7 +25,8 @@ from django.db import transaction
 from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
-from endpoints.handovers import leases, retries
+from endpoints import backoff
+from endpoints.handovers import leases
 from endpoints.handovers.enqueue import OUTBOX_SEND, enqueue_after_commit
 from endpoints.handovers.leases import Lease, LeaseLost
 from endpoints.handovers.services import handover_end, handover_event_record, mark_queued
@@ -276,7 +277,7 @@ def _retry_later(
         return 0.0
     delay = error.retry_after
     if delay is None:
-        delay = retries.backoff_seconds(
+        delay = backoff.backoff_seconds(
             row.attempts,
             base=settings.RELAY_BACKOFF_SECONDS,
             cap=settings.RELAY_BACKOFF_MAX_SECONDS,

@@ -15,13 +15,13 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
+from endpoints.backoff import backoff_seconds
 from genesys.models import OAuth2Connection
 from genesys.open_messaging import client as open_messaging
 from genesys.platform import errors
@@ -162,6 +162,7 @@ class NotificationChannel:
         failures = 0
         async with aiohttp.ClientSession() as http:
             while True:
+                retry_after = None
                 try:
                     await self._hold(http)
                     failures = 0
@@ -169,12 +170,20 @@ class NotificationChannel:
                     raise
                 except Exception as error:
                     failures += 1
+                    retry_after = getattr(error, "retry_after", None)
                     logger.warning(
                         "Genesys notifications (%s): %s", self.region.host,
                         error if isinstance(error, errors.GenesysError) else type(error).__name__,
                     )  # fmt: skip
-                cap = min(self.reconnect_max_seconds, self.reconnect_seconds * 2**failures)
-                await asyncio.sleep(cap / 2 + random.uniform(0, cap / 2))  # noqa: S311
+                await asyncio.sleep(self.reconnect_delay(failures, retry_after))
+
+    def reconnect_delay(self, failures: int, retry_after: float | None = None) -> float:
+        """The n-th failure in a row waits backoff(n), a channel that was held and then
+        lost backoff(1); a 429's ``Retry-After`` longer than that wins."""
+        delay = backoff_seconds(
+            failures, base=self.reconnect_seconds, cap=self.reconnect_max_seconds
+        )
+        return max(delay, retry_after or 0.0)
 
     async def close(self) -> None:
         for task in self._grace.values():

@@ -6,13 +6,13 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from endpoints.handovers.retries import backoff_seconds
+from endpoints.backoff import backoff_seconds
 from genesys.models import (
     LAST_ERROR_MAX_LENGTH,
     OpenMessagingInbox,
@@ -39,15 +39,35 @@ def lock_inbox(settings_id: int) -> bool:
     )
 
 
+#: Runs of ``om_webhook_task`` after the first when the run as a whole fails.
+TASK_MAX_RETRIES = 5
+
+
 # Each task keeps the name it had before its module moved: queued messages carry it.
 @shared_task(
-    name="genesys.tasks.om_webhook_task",
-    acks_late=True,
-    autoretry_for=(Exception,),
-    retry_backoff=True,
-    max_retries=5,
+    name="genesys.tasks.om_webhook_task", acks_late=True, bind=True, max_retries=TASK_MAX_RETRIES
 )
-def om_webhook_task(settings_id: int) -> int:
+def om_webhook_task(self: Task, settings_id: int) -> int:
+    """Record the endpoint's waiting webhook calls (``record_inbox``); how many were done.
+
+    A run that fails as a whole (the database or the broker away: a failing call is
+    counted by ``record_inbox`` and does not fail the run) runs again up to
+    ``TASK_MAX_RETRIES`` times, after the relay's backoff (``RELAY_BACKOFF_SECONDS``,
+    ``RELAY_BACKOFF_MAX_SECONDS``; the n-th retry waits backoff(n)); the sweeper hands over
+    whatever is still waiting after that.
+    """
+    try:
+        return record_inbox(settings_id)
+    except Exception as error:
+        countdown = backoff_seconds(
+            self.request.retries + 1,
+            base=settings.RELAY_BACKOFF_SECONDS,
+            cap=settings.RELAY_BACKOFF_MAX_SECONDS,
+        )
+        raise self.retry(exc=error, countdown=countdown) from error
+
+
+def record_inbox(settings_id: int) -> int:
     """Record the endpoint's waiting webhook calls in arrival order; how many were done
     (recorded, or dead-lettered).
 

@@ -18,7 +18,8 @@ import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
-from endpoints.handovers import leases, retries
+from endpoints import backoff
+from endpoints.handovers import leases
 from endpoints.validators import printable
 from genesys.platform import errors
 from ops.instruments import GENESYS_REQUEST_SECONDS, GENESYS_REQUESTS
@@ -45,7 +46,7 @@ def session() -> requests.Session:
 
 
 def backoff_seconds(attempt: int) -> float:
-    return retries.backoff_seconds(
+    return backoff.backoff_seconds(
         attempt,
         base=settings.GENESYS_HTTP_BACKOFF_SECONDS,
         cap=settings.GENESYS_HTTP_BACKOFF_MAX_SECONDS,

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
+from endpoints.backoff import backoff_seconds
 from genesys.platform.errors import GenesysError
 from genesys.platform.http import CONVERSATION_ENDED_CODES
 from genesys.platform.regions import Region, api_base_url, check_event_stream_uri
@@ -257,7 +257,11 @@ class ConversationStream:
                     )
                     self.polling = True
                     continue
-            delay = self._backoff(failures)
+            # The n-th failed connect in a row waits backoff(n); a stream that was held
+            # and then lost waits backoff(1).
+            delay = backoff_seconds(
+                failures, base=self.reconnect_seconds, cap=self.reconnect_max_seconds
+            )
             RELAY_STREAM_RECONNECTS.inc()
             logger.info(
                 "Genesys web chat %s: reconnecting the event stream in %.2f s",
@@ -265,10 +269,6 @@ class ConversationStream:
                 delay,
             )
             await asyncio.sleep(delay)
-
-    def _backoff(self, failures: int) -> float:
-        cap = min(self.reconnect_max_seconds, self.reconnect_seconds * 2 ** max(failures - 1, 0))
-        return cap / 2 + random.uniform(0, cap / 2)  # noqa: S311 (jitter, not cryptography)
 
     # The WebSocket
 

@@ -75,3 +75,35 @@ def test_an_error_of_the_whole_channel_still_reconnects(monkeypatch):
     channel.watch({"a"})
     with pytest.raises(errors.GenesysUnavailable):  # run() reconnects, then catches up
         asyncio.run(channel._catch_up({"a"}))
+
+
+def test_reconnects_back_off_with_the_one_formula_and_a_429_waits_its_retry_after(monkeypatch):
+    channel = channel_recording([])
+    rate_limited = errors.GenesysRateLimited("Genesys Cloud refused the channel creation (429)")
+    rate_limited.retry_after = 45.0
+    unavailable = errors.GenesysUnavailable("Genesys Cloud failed the channel creation: 503")
+    # Three failures in a row, a channel held until it closed, then a failure again.
+    outcomes = iter([unavailable, unavailable, rate_limited, None, unavailable])
+    waits: list[float] = []
+
+    async def hold(http: Any) -> None:
+        outcome = next(outcomes)
+        if outcome is not None:
+            raise outcome
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 5:
+            raise asyncio.CancelledError
+
+    monkeypatch.setattr(channel, "_hold", hold)
+    monkeypatch.setattr(notifications.asyncio, "sleep", sleep)
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(channel.run())
+
+    # 1 s base, 30 s cap: the n-th failure in a row waits backoff(n) (jittered down to half
+    # its ceiling), the 429 its Retry-After, longer than its backoff; a channel held and
+    # then lost starts again at backoff(1).
+    assert waits[2] == 45.0
+    for wait, ceiling in zip(waits[:2] + waits[3:], [1.0, 2.0, 1.0, 1.0], strict=True):
+        assert ceiling / 2 <= wait <= ceiling

@@ -356,3 +356,41 @@ def test_a_call_naming_another_conversation_is_ignored():
     own = message(shared, "m-1", "hello", conversationId="c-2")
     assert record_webhook_message(om_settings.pk, own) == "agent message"
     assert texts(two) == ["hello"]
+
+
+# A run that fails as a whole (the database away): Celery retries it after the one backoff
+
+
+class Retried(Exception):
+    pass
+
+
+@pytest.mark.parametrize(("retries", "ceiling"), [(0, 10.0), (1, 20.0), (4, 30.0)])
+def test_a_run_that_fails_as_a_whole_is_retried_after_the_relays_backoff(
+    om_handover, settings, monkeypatch, retries, ceiling
+):
+    settings.RELAY_BACKOFF_SECONDS, settings.RELAY_BACKOFF_MAX_SECONDS = 10.0, 30.0
+    from genesys.open_messaging import tasks
+
+    def away(settings_id: int) -> bool:
+        raise OperationalError("the database is away")
+
+    asked: list[dict[str, Any]] = []
+
+    def retry(**kwargs: Any) -> Retried:
+        asked.append(kwargs)
+        return Retried()
+
+    monkeypatch.setattr(tasks, "lock_inbox", away)
+    monkeypatch.setattr(om_webhook_task, "retry", retry)
+    om_webhook_task.push_request(retries=retries)
+    try:
+        with pytest.raises(Retried):
+            om_webhook_task.run(om_handover.endpoint.genesys_om_settings.pk)
+    finally:
+        om_webhook_task.pop_request()
+
+    [kwargs] = asked
+    assert isinstance(kwargs["exc"], OperationalError)
+    assert ceiling / 2 <= kwargs["countdown"] <= ceiling  # backoff(retries + 1), not Celery's
+    assert om_webhook_task.max_retries == 5
