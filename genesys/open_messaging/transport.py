@@ -24,7 +24,6 @@ from endpoints.handovers.transports import (
     PermanentFailure,
     TemporaryFailure,
     TransportError,
-    UnknownOutcome,
 )
 from endpoints.models import EndReason, EventKind, Handover, HandoverStatus, OutboundMessage
 from genesys.models import OpenMessagingConversation, OpenMessagingSettings
@@ -32,6 +31,7 @@ from genesys.open_messaging import client as open_messaging
 from genesys.open_messaging.content import agent_content, inbound_content
 from genesys.open_messaging.notifications import Participants
 from genesys.platform import errors
+from genesys.platform.error_mapping import transport_error
 
 logger = logging.getLogger(__name__)
 
@@ -98,14 +98,8 @@ def message_id_of(handover: Handover, message: OutboundMessage) -> str:
 
 
 def _translate(error: errors.GenesysError, *, sent: bool) -> TransportError:
-    message = str(error)
-    if isinstance(error, errors.GenesysRateLimited):
-        return TemporaryFailure(message, retry_after=error.retry_after)
-    if isinstance(error, errors.GenesysUnavailable):
-        return UnknownOutcome(message) if sent else TemporaryFailure(message)
-    if isinstance(error, errors.GenesysAuthenticationError | errors.GenesysCredentialsError):
-        return TemporaryFailure(message)  # an administrator may fix the OAuth client
-    return PermanentFailure(message)
+    """The relay's view of a Genesys error (calls authenticate with the OAuth client)."""
+    return transport_error(error, sent=sent)
 
 
 def _conversation(handover: Handover) -> OpenMessagingConversation:

@@ -25,7 +25,7 @@ import aiohttp
 
 from endpoints.backoff import backoff_seconds
 from genesys.platform.errors import GenesysError
-from genesys.platform.http import CONVERSATION_ENDED_CODES
+from genesys.platform.error_mapping import CONVERSATION_ENDED_CODES
 from genesys.platform.regions import Region, api_base_url, check_event_stream_uri
 from genesys.webchat.client import (
     MAX_PAGE_SIZE,

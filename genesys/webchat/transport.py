@@ -14,16 +14,15 @@ from django.db import transaction
 
 from endpoints.handovers.services import handover_end, handover_event_record
 from endpoints.handovers.transports import (
-    ConversationOver,
     HandoverTransport,
     PermanentFailure,
     TemporaryFailure,
     TransportError,
-    UnknownOutcome,
 )
 from endpoints.models import EndReason, EventKind, Handover, OutboundMessage
 from genesys.models import GenesysSettings, WebChatConversation
 from genesys.platform import errors
+from genesys.platform.error_mapping import transport_error
 from genesys.platform.regions import Region
 from genesys.webchat import client as webchat
 from genesys.webchat.event_stream import (
@@ -95,19 +94,9 @@ def session_of(conversation: WebChatConversation) -> webchat.WebChatSession:
 
 
 def _translate(error: errors.GenesysError, *, sent: bool) -> TransportError:
-    """What the relay should do about a Genesys error (``sent``: the request may have
-    reached Genesys and been acted on).
-    """
-    message = str(error)
-    if isinstance(error, errors.GenesysConversationEnded):
-        return ConversationOver(message)
-    if isinstance(error, errors.GenesysRateLimited):
-        return TemporaryFailure(message, retry_after=error.retry_after)
-    if isinstance(error, errors.GenesysUnavailable):
-        return UnknownOutcome(message) if sent else TemporaryFailure(message)
-    if isinstance(error, errors.GenesysAuthenticationError):
-        return ConversationOver(message)  # the conversation's JWT is no longer accepted
-    return PermanentFailure(message)
+    """The relay's view of a Genesys error: every guest call but the create carries the
+    conversation's JWT, which Genesys stops accepting once the conversation is over."""
+    return transport_error(error, sent=sent, unauthorized_ends_conversation=True)
 
 
 class WebChatTransport(HandoverTransport):
