@@ -25,6 +25,7 @@ from endpoints.backoff import backoff_seconds
 from genesys.models import OAuth2Connection
 from genesys.open_messaging import client as open_messaging
 from genesys.platform import errors
+from genesys.platform.async_http import connect_websocket
 from genesys.platform.client import GenesysClient
 from genesys.platform.regions import Region, check_event_stream_uri
 
@@ -197,10 +198,19 @@ class NotificationChannel:
             "/api/v2/notifications/channels",
             what="the notification channel creation",
         )
-        self._channel_id = str(channel["id"])
-        uri = check_event_stream_uri(self.region, str(channel["connectUri"]))
+        try:
+            self._channel_id = str(channel["id"])
+            connect_uri = str(channel["connectUri"])
+        except (KeyError, TypeError):
+            raise errors.GenesysError(
+                "Genesys Cloud answered the notification channel creation without id or connectUri"
+            ) from None
+        uri = check_event_stream_uri(self.region, connect_uri)
         self._subscribed = None
-        async with http.ws_connect(uri, heartbeat=None) as ws:
+        ws = await connect_websocket(
+            http, uri, what="the notification channel connection", heartbeat=None
+        )
+        async with ws:
             self.connects += 1
             logger.info("Genesys notifications (%s): channel connected", self.region.host)
             await self._subscribe()

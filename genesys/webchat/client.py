@@ -3,6 +3,11 @@
 The guest API is public: creating a conversation needs no OAuth token, only the
 organisation and deployment ids; every later call carries the conversation's JWT. See
 ``../shared/GENESYS.md``, "Web chat v2 guest API".
+
+Every guest API path is built here. The outbox's calls (create, send, typing, the history
+check after an unknown outcome, disconnect) block, through ``genesys.platform.http``; the
+relay's reads (members, history) run on its event loop, through
+``genesys.platform.async_http``: the same retries and the same errors either way.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from genesys.platform import errors, http
+import aiohttp
+
+from genesys.platform import async_http, errors, http
 from genesys.platform.regions import Region, api_base_url
 
 logger = logging.getLogger(__name__)
@@ -147,61 +154,54 @@ def send_typing(region: Region, session: WebChatSession) -> None:
     )
 
 
+def messages_path(session: WebChatSession) -> str:
+    """The conversation's history: ``GET …/conversations/{conversationId}/messages``."""
+    return f"{conversation_path(session)}/messages"
+
+
+def members_path(session: WebChatSession) -> str:
+    """The conversation's members: ``GET …/conversations/{conversationId}/members``."""
+    return f"{conversation_path(session)}/members"
+
+
+def history_params(
+    *, after: str | None = None, before: str | None = None, ascending: bool = True
+) -> dict[str, Any]:
+    """One history page's query: ``MAX_PAGE_SIZE`` messages after or before a message id."""
+    params: dict[str, Any] = {
+        "sortOrder": "ascending" if ascending else "descending",
+        "maxResults": MAX_PAGE_SIZE,
+    }
+    if after:
+        params["after"] = after
+    if before:
+        params["before"] = before
+    return params
+
+
+def page_of(data: Any) -> tuple[list[dict[str, Any]], bool]:
+    """A listing's entities, and whether more follow.
+
+    ``next`` only signals that more follows: the caller builds the next request itself
+    (cursor = the last id), so no URL from Genesys is ever requested.
+    """
+    entities = data.get("entities") if isinstance(data, dict) else None
+    entities = [entity for entity in entities or [] if isinstance(entity, dict)]
+    return entities, bool(isinstance(data, dict) and data.get("next") and entities)
+
+
 def _history_page(
     region: Region, session: WebChatSession, params: dict[str, Any]
 ) -> tuple[list[dict[str, Any]], bool]:
     what = "the web chat history request"
     response = http.send(
         "GET",
-        f"{api_base_url(region)}{conversation_path(session)}/messages",
+        f"{api_base_url(region)}{messages_path(session)}",
         what=what,
         headers=session.authorization,
         params=params,
     )
-    data = _json(response, what=what)
-    entities = data.get("entities") if isinstance(data, dict) else None
-    entities = [entity for entity in entities or [] if isinstance(entity, dict)]
-    # ``next`` only signals that more follows: the caller builds the next request itself
-    # (cursor = the last id), so no URL from Genesys is ever requested.
-    return entities, bool(isinstance(data, dict) and data.get("next") and entities)
-
-
-def list_messages(
-    region: Region,
-    session: WebChatSession,
-    *,
-    after: str | None = None,
-    max_results: int = MAX_PAGE_SIZE,
-) -> list[dict[str, Any]]:
-    """The conversation's messages (``WebChatMessage``) oldest first, after ``after`` if given.
-
-    Follows the pagination to the end, ``max_results`` per page.
-    """
-    max_results = max(1, min(max_results, MAX_PAGE_SIZE))
-    messages: list[dict[str, Any]] = []
-    cursor = after
-    for _ in range(MAX_PAGES):
-        params: dict[str, Any] = {"sortOrder": "ascending", "maxResults": max_results}
-        if cursor:
-            params["after"] = cursor
-        page, more = _history_page(region, session, params)
-        messages.extend(page)
-        if not more:
-            break
-        cursor = str(page[-1].get("id"))
-    return messages
-
-
-def get_member(region: Region, session: WebChatSession, member_id: str) -> dict[str, Any]:
-    """``WebChatMemberInfo`` of a member of the conversation (role, display name, state)."""
-    what = "the web chat member lookup"
-    response = http.send(
-        "GET",
-        f"{api_base_url(region)}{member_path(session, member_id)}",
-        what=what,
-        headers=session.authorization,
-    )
-    return _json(response, what=what)
+    return page_of(_json(response, what=what))
 
 
 def disconnect(region: Region, session: WebChatSession) -> None:
@@ -250,10 +250,7 @@ def find_sent_message(
     cutoff = since - CLOCK_SKEW
     cursor: str | None = None
     for _ in range(MAX_PAGES):
-        params: dict[str, Any] = {"sortOrder": "descending", "maxResults": MAX_PAGE_SIZE}
-        if cursor:
-            params["before"] = cursor
-        page, more = _history_page(region, session, params)
+        page, more = _history_page(region, session, history_params(before=cursor, ascending=False))
         for message in page:
             message_id = str(message.get("id"))
             at = parse_timestamp(message.get("timestamp"))
@@ -271,3 +268,64 @@ def find_sent_message(
             return None
         cursor = str(page[-1].get("id"))
     return None
+
+
+# The relay's reads (``genesys.webchat.event_stream``), on its event loop
+
+
+async def fetch_members(
+    client: aiohttp.ClientSession, region: Region, session: WebChatSession, *, timeout: float
+) -> list[dict[str, Any]]:
+    """The conversation's members (``WebChatMemberInfo``: ``id``, ``role``, ``state``, …)."""
+    data = await async_http.send(
+        client,
+        "GET",
+        f"{api_base_url(region)}{members_path(session)}",
+        what="the web chat member list",
+        headers=session.authorization,
+        params={"pageSize": MAX_PAGE_SIZE},
+        timeout=timeout,
+    )
+    return page_of(data)[0]
+
+
+async def fetch_member(
+    client: aiohttp.ClientSession,
+    region: Region,
+    session: WebChatSession,
+    member_id: str,
+    *,
+    timeout: float,
+) -> dict[str, Any]:
+    """``WebChatMemberInfo`` of a member of the conversation (role, display name, state)."""
+    data = await async_http.send(
+        client,
+        "GET",
+        f"{api_base_url(region)}{member_path(session, member_id)}",
+        what="the web chat member lookup",
+        headers=session.authorization,
+        timeout=timeout,
+    )
+    return data if isinstance(data, dict) else {}
+
+
+async def fetch_history_page(
+    client: aiohttp.ClientSession,
+    region: Region,
+    session: WebChatSession,
+    *,
+    after: str | None,
+    timeout: float,
+) -> tuple[list[dict[str, Any]], bool]:
+    """One page of the history, oldest first, after the message ``after`` if given; and
+    whether more follow."""
+    data = await async_http.send(
+        client,
+        "GET",
+        f"{api_base_url(region)}{messages_path(session)}",
+        what="the web chat history request",
+        headers=session.authorization,
+        params=history_params(after=after),
+        timeout=timeout,
+    )
+    return page_of(data)

@@ -24,16 +24,12 @@ from typing import Any, Protocol
 import aiohttp
 
 from endpoints.backoff import backoff_seconds
+from genesys.platform import errors
+from genesys.platform.async_http import connect_websocket
 from genesys.platform.errors import GenesysError
-from genesys.platform.error_mapping import CONVERSATION_ENDED_CODES
-from genesys.platform.regions import Region, api_base_url, check_event_stream_uri
-from genesys.webchat.client import (
-    MAX_PAGE_SIZE,
-    WebChatSession,
-    conversation_path,
-    member_path,
-    parse_timestamp,
-)
+from genesys.platform.regions import Region, check_event_stream_uri
+from genesys.webchat import client as guest
+from genesys.webchat.client import WebChatSession, parse_timestamp
 from ops.instruments import RELAY_STREAM_RECONNECTS
 
 logger = logging.getLogger(__name__)
@@ -105,7 +101,12 @@ class _Ended(Exception):
 
 
 class _Retry(Exception):
-    """Something transient failed (a call, the handler): reconnect and catch up later."""
+    """Something transient failed (a call, the handler): reconnect and catch up later (not
+    before ``retry_after`` seconds, when Genesys said so)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class _BadCursor(_Retry):
@@ -116,8 +117,12 @@ class _NotFound(_Retry):
     """Genesys has no such member (or conversation)."""
 
 
-class _ConnectFailed(Exception):
+class _ConnectFailed(_Retry):
     """No WebSocket connection was made."""
+
+
+def _retry_after(error: GenesysError) -> float | None:
+    return error.retry_after if isinstance(error, errors.GenesysRateLimited) else None
 
 
 @dataclass(frozen=True)
@@ -173,7 +178,6 @@ class ConversationStream:
         self._http = http
         # The SSRF guard: the URI comes from Genesys; refuse it before anyone connects.
         self._stream_uri = check_event_stream_uri(region, session.event_stream_uri)
-        self._api = api_base_url(region)
         self._messages_topic = f"v2.conversations.chats.{session.conversation_id}.messages"
         self._members_topic = f"v2.conversations.chats.{session.conversation_id}.members"
         self._members: dict[str, _Member] = {}
@@ -230,20 +234,23 @@ class ConversationStream:
         last_websocket_try = 0.0
         while True:
             if self.polling and loop.time() - last_websocket_try < self.websocket_retry_seconds:
+                wait = self.poll_seconds
                 try:
                     await self._catch_up(http)
                 except _Retry as error:
                     logger.warning(
                         "Genesys web chat %s: polling failed (%s)", self.conversation_id, error
                     )
-                await asyncio.sleep(self.poll_seconds)
+                    wait = max(wait, error.retry_after or 0.0)
+                await asyncio.sleep(wait)
                 continue
             last_websocket_try = loop.time()
             try:
-                await self._hold_websocket(http)  # connected: no longer polling
+                retry_after = await self._hold_websocket(http)  # connected: no longer polling
                 failures = 0
             except _ConnectFailed as error:
                 failures += 1
+                retry_after = error.retry_after
                 if self.polling:
                     continue  # the retry interval is the backoff while polling
                 if failures >= self.max_connect_failures:
@@ -257,11 +264,7 @@ class ConversationStream:
                     )
                     self.polling = True
                     continue
-            # The n-th failed connect in a row waits backoff(n); a stream that was held
-            # and then lost waits backoff(1).
-            delay = backoff_seconds(
-                failures, base=self.reconnect_seconds, cap=self.reconnect_max_seconds
-            )
+            delay = self.reconnect_delay(failures, retry_after)
             RELAY_STREAM_RECONNECTS.inc()
             logger.info(
                 "Genesys web chat %s: reconnecting the event stream in %.2f s",
@@ -270,23 +273,32 @@ class ConversationStream:
             )
             await asyncio.sleep(delay)
 
+    def reconnect_delay(self, failures: int, retry_after: float | None = None) -> float:
+        """The n-th failed connect in a row waits backoff(n), a stream that was held and
+        then lost backoff(1); a 429's ``Retry-After`` longer than that wins."""
+        delay = backoff_seconds(
+            failures, base=self.reconnect_seconds, cap=self.reconnect_max_seconds
+        )
+        return max(delay, retry_after or 0.0)
+
     # The WebSocket
 
-    async def _hold_websocket(self, http: aiohttp.ClientSession) -> None:
-        """Connect, catch up, read frames until the socket closes or falls silent.
+    async def _hold_websocket(self, http: aiohttp.ClientSession) -> float | None:
+        """Connect, catch up, read frames until the socket closes or falls silent; the
+        ``Retry-After`` of the failure that ended it, if Genesys gave one.
 
         Raises ``_ConnectFailed`` when no connection was made; ``_Ended`` when it is over.
         """
         try:
-            async with asyncio.timeout(self.request_timeout):
-                ws = await http.ws_connect(
-                    self._stream_uri, timeout=aiohttp.ClientWSTimeout(ws_close=2.0)
-                )
-        except aiohttp.WSServerHandshakeError as error:
-            raise _ConnectFailed(f"handshake answered {error.status}") from None
-        except (aiohttp.ClientError, OSError, TimeoutError) as error:
-            # Only the class: aiohttp's messages include the URL, which may carry a token.
-            raise _ConnectFailed(type(error).__name__) from None
+            ws = await connect_websocket(
+                http,
+                self._stream_uri,
+                what="the event stream connection",
+                total_timeout=self.request_timeout,
+                timeout=aiohttp.ClientWSTimeout(ws_close=2.0),
+            )
+        except GenesysError as error:  # its message names the host, never the URI
+            raise _ConnectFailed(str(error), retry_after=_retry_after(error)) from None
         async with ws:
             self.connects += 1
             logger.info(
@@ -307,7 +319,7 @@ class ConversationStream:
                             self.conversation_id,
                             self.heartbeat_timeout,
                         )
-                        return
+                        return None
                     if frame.type == aiohttp.WSMsgType.TEXT:
                         await self._on_frame(http, frame.data)
                     elif frame.type in (
@@ -321,9 +333,10 @@ class ConversationStream:
                             self.conversation_id,
                             frame.type.name,
                         )
-                        return
+                        return None
             except _Retry as error:
                 logger.warning("Genesys web chat %s: %s; reconnecting", self.conversation_id, error)
+                return error.retry_after
             except (aiohttp.ClientError, ConnectionError) as error:
                 logger.warning(
                     "Genesys web chat %s: event stream failed (%s)",
@@ -400,18 +413,14 @@ class ConversationStream:
     async def _catch_up(self, http: aiohttp.ClientSession) -> None:
         """Deliver what the member list and the history show that was not delivered yet:
         agents who joined, their messages, agents who left, then the end."""
-        data = await self._get_json(
-            http,
-            f"{conversation_path(self.session)}/members",
-            what="the member list",
-            params={"pageSize": MAX_PAGE_SIZE},
+        entities = await self._read(
+            guest.fetch_members(http, self.region, self.session, timeout=self.request_timeout)
         )
-        entities = data.get("entities") if isinstance(data, dict) else None
         joined: list[tuple[str, _Member]] = []
         left: list[tuple[str, _Member]] = []
         ended = False
-        for info in entities or []:
-            if not isinstance(info, dict) or not info.get("id"):
+        for info in entities:
+            if not info.get("id"):
                 continue
             member_id, state = str(info["id"]), info.get("state")
             member = self._cache_member(member_id, info)
@@ -435,26 +444,24 @@ class ConversationStream:
 
     async def _backfill(self, http: aiohttp.ClientSession) -> None:
         """Offer every history message after the cursor to ``_on_message``, oldest first."""
-        path = f"{conversation_path(self.session)}/messages"
         while True:
-            params: dict[str, Any] = {"sortOrder": "ascending", "maxResults": MAX_PAGE_SIZE}
-            if self._history_cursor:
-                params["after"] = self._history_cursor
+            page_read = guest.fetch_history_page(
+                http,
+                self.region,
+                self.session,
+                after=self._history_cursor,
+                timeout=self.request_timeout,
+            )
             try:
-                data = await self._get_json(http, path, what="the history", params=params)
+                page, more = await self._read(page_read, cursor=bool(self._history_cursor))
             except _BadCursor:
-                if not self._history_cursor:
-                    raise
                 self._history_cursor = None  # read it all again; delivered ids are skipped
                 continue
-            if not isinstance(data, dict):
-                return
-            page = [entity for entity in data.get("entities") or [] if isinstance(entity, dict)]
             for message in page:
                 await self._on_message(http, message)
                 if message.get("id"):
                     self._history_cursor = str(message["id"])
-            if not page or not data.get("next"):
+            if not more:
                 return
 
     # Members and HTTP
@@ -462,10 +469,11 @@ class ConversationStream:
     async def _member(self, http: aiohttp.ClientSession, member_id: str) -> _Member:
         member = self._members.get(member_id)
         if member is None:
+            lookup = guest.fetch_member(
+                http, self.region, self.session, member_id, timeout=self.request_timeout
+            )
             try:
-                info = await self._get_json(
-                    http, member_path(self.session, member_id), what="the member lookup"
-                )
+                info = await self._read(lookup)
             except _NotFound:
                 # Not worth a reconnect loop that would stall the backfill behind it.
                 logger.warning(
@@ -474,7 +482,7 @@ class ConversationStream:
                     member_id,
                 )
                 info = {"role": "UNKNOWN"}
-            member = self._cache_member(member_id, info if isinstance(info, dict) else {})
+            member = self._cache_member(member_id, info)
         return member
 
     def _cache_member(self, member_id: str, info: dict[str, Any]) -> _Member:
@@ -483,41 +491,28 @@ class ConversationStream:
             self._members[member_id] = member
         return member
 
-    async def _get_json(
-        self,
-        http: aiohttp.ClientSession,
-        path: str,
-        *,
-        what: str,
-        params: Mapping[str, Any] | None = None,
-    ) -> Any:
-        """GET a guest API path with the JWT; ``_Ended`` when Genesys says it is over."""
+    async def _read(self, call: Awaitable[Any], *, cursor: bool = False) -> Any:
+        """Await a guest API read; what its ``GenesysError`` means for the stream.
+
+        ``_Ended`` when Genesys says the conversation is over (its JWT refused, or 400
+        ``chat.error.conversation.state``/``member.state``), ``_NotFound``, ``_BadCursor``
+        for a 400 to a read with a cursor (``cursor``), ``_Retry`` for the rest (the call
+        was already retried as every Genesys call is: ``genesys.platform.retrying``).
+        """
         try:
-            async with (
-                asyncio.timeout(self.request_timeout),
-                http.get(
-                    f"{self._api}{path}", headers=self.session.authorization, params=params
-                ) as response,
-            ):
-                status = response.status
-                try:
-                    body = await response.json(content_type=None)
-                except ValueError:
-                    body = None
-        except (aiohttp.ClientError, OSError, TimeoutError) as error:
-            raise _Retry(f"{what} failed ({type(error).__name__})") from None
-        if 200 <= status < 300:
-            return body
-        code = body.get("code") if isinstance(body, dict) else None
-        if status == 401:
-            raise _Ended(ENDED_UNAUTHORIZED)
-        if status == 400 and code in CONVERSATION_ENDED_CODES:
-            raise _Ended(code)
-        if status == 404:
-            raise _NotFound(f"{what} answered 404 {code or ''}".rstrip())
-        if status == 400 and "after" in (params or {}):
-            raise _BadCursor(f"{what} refused the cursor (400 {code})")
-        raise _Retry(f"{what} answered {status} {code or ''}".rstrip())
+            return await call
+        except errors.GenesysConversationEnded as error:
+            raise _Ended(error.code) from None
+        except errors.GenesysAuthenticationError:
+            raise _Ended(ENDED_UNAUTHORIZED) from None
+        except errors.GenesysNotFound as error:
+            raise _NotFound(str(error)) from None
+        except errors.GenesysBadRequest as error:
+            if cursor and error.status == 400:
+                raise _BadCursor(str(error)) from None
+            raise _Retry(str(error)) from None
+        except GenesysError as error:
+            raise _Retry(str(error), retry_after=_retry_after(error)) from None
 
     # Delivery
 

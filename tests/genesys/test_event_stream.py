@@ -12,6 +12,7 @@ import pytest
 from genesys.platform import errors
 from genesys.platform.regions import get_region
 from genesys.webchat import client as webchat
+from genesys.webchat import event_stream
 from genesys.webchat.client import WebChatSession
 from genesys.webchat.event_stream import (
     ENDED_DISCONNECTED,
@@ -462,3 +463,91 @@ def test_the_supervisor_restarts_a_stream_whose_end_was_not_taken(genesys, caplo
         ConversationEnded,
     ]
     assert any("restarts at the next sync" in r.getMessage() for r in caplog.records)
+
+
+# The stream's reads go through the shared client (genesys.platform.async_http): the same
+# retries as every Genesys call, so a passing 503 or 429 costs no reconnect.
+
+GUEST = "/api/v2/webchat/guest/conversations"
+
+
+@pytest.mark.parametrize(
+    "fault", [{"status": 503}, {"status": 429, "retry_after": 0}, {"delay_seconds": 1.0}]
+)
+def test_a_passing_failure_of_a_read_is_retried_in_place_not_by_reconnecting(
+    genesys, settings, fault
+):
+    settings.GENESYS_HTTP_READ_TIMEOUT = 0.3
+    session = create(genesys)
+    cid = session.conversation_id
+    genesys.agent_join(cid, "Alex Agent")
+    genesys.agent_send(cid, "hello")
+    history = f"{GUEST}/{cid}/messages"
+    genesys.add_fault(history, method="GET", times=1, **fault)
+
+    async def scenario() -> int:
+        events = Recorder()
+        stream = ConversationStream(REGION, session, events, **FAST)
+        task = start(stream)
+        await until(lambda: events.texts() == ["hello"], "the message")
+        stream.stop()
+        await asyncio.wait_for(task, TIMEOUT)
+        return stream.connects
+
+    connects = run(scenario())
+
+    assert connects == 1
+    assert len([r for r in genesys.requests(history) if r["path"] == history]) == 2
+
+
+def test_a_429_longer_than_the_client_waits_delays_the_reconnect_by_its_retry_after(
+    genesys, settings, caplog
+):
+    caplog.set_level(logging.INFO)
+    settings.GENESYS_HTTP_RETRY_AFTER_MAX_SECONDS = 0.5
+    session = create(genesys)
+    cid = session.conversation_id
+    genesys.add_fault(f"{GUEST}/{cid}/messages", method="GET", status=429, retry_after=1)
+
+    async def scenario() -> ConversationStream:
+        stream = ConversationStream(REGION, session, Recorder(), **FAST)
+        task = start(stream)
+        await connected(genesys, stream, 2)
+        stream.stop()
+        await asyncio.wait_for(task, TIMEOUT)
+        return stream
+
+    run(scenario())
+
+    # FAST caps the backoff at 0.2 s: the wait is Genesys's Retry-After.
+    [delay] = [
+        float(r.getMessage().rsplit(" in ", 1)[1].removesuffix(" s"))
+        for r in caplog.records
+        if "reconnecting the event stream in" in r.getMessage()
+    ]
+    assert delay == 1.0
+
+
+def test_reconnects_back_off_with_the_one_formula(genesys, monkeypatch):
+    genesys.add_fault("/channels/", status=503, times=3)
+    session = create(genesys)
+    asked: list[tuple[int, float, float]] = []
+
+    def backoff(attempt: int, *, base: float, cap: float) -> float:
+        asked.append((attempt, base, cap))
+        return 0.01
+
+    monkeypatch.setattr(event_stream, "backoff_seconds", backoff)
+
+    async def scenario() -> None:
+        options = {**FAST, "max_connect_failures": 10}
+        stream = ConversationStream(REGION, session, Recorder(), **options)
+        task = start(stream)
+        await connected(genesys, stream)
+        stream.stop()
+        await asyncio.wait_for(task, TIMEOUT)
+
+    run(scenario())
+
+    # The n-th failed connect in a row waits backoff(n), with the stream's base and cap.
+    assert asked == [(1, 0.05, 0.2), (2, 0.05, 0.2), (3, 0.05, 0.2)]

@@ -2,16 +2,29 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import aiohttp
 import pytest
 
 from genesys.platform import errors
 from genesys.platform.regions import check_event_stream_uri, get_region
 from genesys.webchat import client as webchat
 from genesys.webchat.client import WebChatSession
+from tests.genesys_sandbox.test_webchat import run
 
 REGION = get_region("mypurecloud.de")
 GUEST = "/api/v2/webchat/guest/conversations"
+
+
+def relay_read(read, *args: Any, **kwargs: Any) -> Any:
+    """One of the relay's reads (``webchat.fetch_*``) on an event loop of its own."""
+
+    async def scenario() -> Any:
+        async with aiohttp.ClientSession() as http:
+            return await read(http, REGION, *args, timeout=5.0, **kwargs)
+
+    return run(scenario())
 
 
 def create(sandbox, **member_info) -> WebChatSession:
@@ -80,28 +93,38 @@ def test_a_whole_chat_as_the_guest(genesys):
     assert all(c["headers"]["Authorization"] == "Bearer" for c in calls)
     assert calls[0]["json"] == {"body": "Hello", "bodyType": "standard"}
 
-    history = webchat.list_messages(REGION, session)
+    history, more = relay_read(webchat.fetch_history_page, session, after=None)
+    assert not more
     assert [m["id"] for m in history][-2:] == [sent["id"], agent_message]
-    assert webchat.list_messages(REGION, session, after=sent["id"]) == history[-1:]
+    after_sent, _ = relay_read(webchat.fetch_history_page, session, after=sent["id"])
+    assert after_sent == history[-1:]
 
-    agent = webchat.get_member(REGION, session, agent_id)
+    agent = relay_read(webchat.fetch_member, session, agent_id)
     assert (agent["role"], agent["displayName"], agent["state"]) == (
         "AGENT",
         "Alex Agent",
         "CONNECTED",
     )
+    members = relay_read(webchat.fetch_members, session)
+    assert {m["id"]: m["role"] for m in members}[session.member_id] == "CUSTOMER"
 
     webchat.disconnect(REGION, session)
     assert genesys.conversation(cid)["state"] == "ended"
     webchat.disconnect(REGION, session)  # already over: still success
 
 
-def test_history_follows_the_pagination_in_order(genesys):
+def test_history_pages_are_read_by_cursor_in_order(genesys, monkeypatch):
+    monkeypatch.setattr(webchat, "MAX_PAGE_SIZE", 3)
     session = create(genesys)
     genesys.agent_join(session.conversation_id)
     ids = [genesys.agent_send(session.conversation_id, f"m{n}") for n in range(7)]
 
-    history = webchat.list_messages(REGION, session, max_results=3)
+    history: list[dict[str, Any]] = []
+    cursor, more = None, True
+    while more:
+        page, more = relay_read(webchat.fetch_history_page, session, after=cursor)
+        history += page
+        cursor = page[-1]["id"]
 
     assert [m["id"] for m in history if m["bodyType"] == "standard"] == ids
     pages = genesys.requests(f"{GUEST}/{session.conversation_id}/messages")
@@ -199,15 +222,19 @@ def test_no_jwt_in_logs_or_errors(genesys, caplog):
     for call in (
         lambda: webchat.send_message(REGION, session, "Hello"),
         lambda: webchat.send_typing(REGION, session),
-        lambda: webchat.get_member(REGION, session, session.member_id),
+        lambda: relay_read(webchat.fetch_member, session, session.member_id),
     ):
         with pytest.raises(errors.GenesysError) as error:
             call()
         failures.append(error.value)
     forged = WebChatSession(session.conversation_id, session.member_id, "x.forged.jwt", "")
-    with pytest.raises(errors.GenesysAuthenticationError) as error:
-        webchat.list_messages(REGION, forged)
-    failures.append(error.value)
+    for call in (
+        lambda: webchat.find_sent_message(REGION, forged, "Hello", since=datetime.now(UTC)),
+        lambda: relay_read(webchat.fetch_history_page, forged, after=None),
+    ):
+        with pytest.raises(errors.GenesysAuthenticationError) as error:
+            call()
+        failures.append(error.value)
 
     jwt_parts = session.jwt.split(".")
     for text in [r.getMessage() for r in caplog.records] + [str(f) for f in failures]:
