@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote
 
 from endpoints.fields import has_secret
 from endpoints.models import Endpoint
@@ -12,7 +11,7 @@ from endpoints.providers import Finding
 from genesys.availability import fetch_agent_availability, settings_of
 from genesys.models import GenesysQueueSettings, OAuth2Connection, OpenMessagingSettings
 from genesys.platform import errors, tokens
-from genesys.platform.client import GenesysClient
+from genesys.platform.client import OAUTH_CLIENT_VIEW, ROLE_VIEW, GenesysClient
 
 
 def connection_findings(connection: OAuth2Connection) -> list[Finding]:
@@ -165,8 +164,6 @@ def _integration_finding(om_settings: OpenMessagingSettings, open_messaging) -> 
     return Finding(True, f"Open Messaging integration “{name}” found; its webhook URL is ours.")
 
 
-OAUTH_CLIENT_VIEW = "oauth:client:view"
-ROLE_VIEW = "authorization:role:view"
 FIX_ROLES = (
     "Add them to a role of the OAuth client: Admin → Roles/Permissions, then Admin → "
     "Integrations → OAuth → your client → Roles"
@@ -184,21 +181,10 @@ def permissions_finding(genesys_settings: GenesysQueueSettings, required: Iterab
     client = GenesysClient.for_settings(genesys_settings)
     client_id = str(client.connection.client_id)
     try:
-        oauth_client = client.request(
-            "GET",
-            f"/api/v2/oauth/clients/{quote(client_id, safe='')}",
-            what="the OAuth client lookup",
-            permission=OAUTH_CLIENT_VIEW,
-        )
+        oauth_client = client.get_oauth_client(client_id)
         granted: set[tuple[str, str, str]] = set()
-        for role_id in _role_ids(oauth_client or {}):
-            role = client.request(
-                "GET",
-                f"/api/v2/authorization/roles/{quote(role_id, safe='')}",
-                what="the role lookup",
-                permission=ROLE_VIEW,
-            )
-            granted |= role_grants(role or {})
+        for role_id in _role_ids(oauth_client):
+            granted |= role_grants(client.get_role(role_id))
     except errors.GenesysPermissionError:
         return Finding(
             False,

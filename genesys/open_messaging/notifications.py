@@ -192,12 +192,7 @@ class NotificationChannel:
         self._grace.clear()
 
     async def _hold(self, http: aiohttp.ClientSession) -> None:
-        channel = await self.blocking(
-            self.client.request,
-            "POST",
-            "/api/v2/notifications/channels",
-            what="the notification channel creation",
-        )
+        channel = await self.blocking(self.client.create_notification_channel)
         try:
             self._channel_id = str(channel["id"])
             connect_uri = str(channel["connectUri"])
@@ -251,11 +246,9 @@ class NotificationChannel:
             )  # fmt: skip
             wanted = wanted[:MAX_TOPICS]
         await self.blocking(
-            self.client.request,
-            "PUT",
-            f"/api/v2/notifications/channels/{self._channel_id}/subscriptions",
-            what="the notification subscriptions",
-            json=[{"id": f"{TOPIC_PREFIX}{cid}"} for cid in wanted],
+            self.client.set_notification_topics,
+            self._channel_id,
+            [f"{TOPIC_PREFIX}{cid}" for cid in wanted],
         )
         self._subscribed = set(wanted)
 

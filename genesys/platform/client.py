@@ -11,10 +11,14 @@ from genesys.platform.regions import Region, api_base_url
 
 QUEUE_VIEW = "routing:queue:view"
 QUEUE_OBSERVATION_VIEW = "analytics:queueObservation:view"
+OAUTH_CLIENT_VIEW = "oauth:client:view"
+ROLE_VIEW = "authorization:role:view"
 
 
 class GenesysClient:
-    """Platform API calls authenticated with an OAuth2 client-credentials token.
+    """Platform API calls authenticated with an OAuth2 client-credentials token: routing,
+    analytics, OAuth clients and roles, notification channels. Every path of these APIs is
+    here; Open Messaging's are in ``genesys.open_messaging.client``.
 
     A 401 from an API call drops the cached token, fetches a new one and retries once.
     """
@@ -122,3 +126,45 @@ class GenesysClient:
             if isinstance(seconds, int | float):
                 return int(seconds)
         return None
+
+    def get_oauth_client(self, client_id: str) -> dict[str, Any]:
+        """``GET /api/v2/oauth/clients/{clientId}`` (``OAuthClient``)."""
+        return (
+            self.request(
+                "GET",
+                f"/api/v2/oauth/clients/{quote(client_id, safe='')}",
+                what="the OAuth client lookup",
+                permission=OAUTH_CLIENT_VIEW,
+            )
+            or {}
+        )
+
+    def get_role(self, role_id: str) -> dict[str, Any]:
+        """``GET /api/v2/authorization/roles/{roleId}`` (``DomainOrganizationRole``)."""
+        return (
+            self.request(
+                "GET",
+                f"/api/v2/authorization/roles/{quote(role_id, safe='')}",
+                what="the role lookup",
+                permission=ROLE_VIEW,
+            )
+            or {}
+        )
+
+    def create_notification_channel(self) -> dict[str, Any]:
+        """``POST /api/v2/notifications/channels`` (``Channel``: ``id``, ``connectUri``)."""
+        return (
+            self.request(
+                "POST", "/api/v2/notifications/channels", what="the notification channel creation"
+            )
+            or {}
+        )
+
+    def set_notification_topics(self, channel_id: str, topics: list[str]) -> None:
+        """``PUT /api/v2/notifications/channels/{channelId}/subscriptions``: exactly these."""
+        self.request(
+            "PUT",
+            f"/api/v2/notifications/channels/{quote(channel_id, safe='')}/subscriptions",
+            what="the notification subscriptions",
+            json=[{"id": topic} for topic in topics],
+        )

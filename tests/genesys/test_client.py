@@ -211,3 +211,14 @@ def test_concurrent_callers_do_not_stampede_the_token_endpoint(genesys, connecti
         results = list(pool.map(lambda _: tokens.access_token(connection, FRANKFURT), range(8)))
     assert len(set(results)) == 1
     assert len(genesys.requests("/oauth/token")) == 1
+
+
+def test_notification_channels_are_created_and_subscribed_through_the_client(genesys, connection):
+    client = client_for(connection)
+
+    channel = client.create_notification_channel()
+    client.set_notification_topics(channel["id"], ["v2.conversations.c-1"])
+
+    assert channel["connectUri"].startswith("ws")
+    [put] = genesys.requests(f"/api/v2/notifications/channels/{channel['id']}/subscriptions")
+    assert (put["method"], put["json"]) == ("PUT", [{"id": "v2.conversations.c-1"}])
