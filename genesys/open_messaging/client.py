@@ -13,14 +13,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 from genesys.models import OpenMessagingSettings
 from genesys.platform import errors
 from genesys.platform.client import GenesysClient
-from genesys.webchat.client import CLOCK_SKEW, parse_timestamp
+from genesys.platform.timestamps import CLOCK_SKEW, parse_timestamp
 
 INTEGRATION_VIEW = "messaging:integration:view"
 MESSAGE_RECEIVE = "conversations:message:receive"
@@ -230,7 +230,6 @@ def find_sent_message(
     since: datetime,
     already_sent: frozenset[str] = frozenset(),
     stop_at: str | None = None,
-    clock_skew: timedelta = CLOCK_SKEW,
 ) -> str | None:
     """The Genesys id of a customer message with this ``text`` sent at or after ``since``.
 
@@ -238,12 +237,12 @@ def find_sent_message(
     Genesys documentation promises deduplication by ``channel.messageId``, so ask before
     sending again. The customer participant of ``MessageConversation`` lists its messages
     (``MessageDetails``: ``messageId``, ``messageTime``); each one since ``since`` (widened
-    by ``clock_skew``) is read, newest first, until one matches or an older one is reached.
+    by ``CLOCK_SKEW``) is read, newest first, until one matches or an older one is reached.
     Messages in ``already_sent`` (the ids of other outbox rows) are skipped, so the same text
     sent twice in a row is not taken for the one in doubt, and the search stops at
     ``stop_at`` (the previous row's message: anything older was sent before it).
     """
-    cutoff = since - clock_skew
+    cutoff = since - CLOCK_SKEW
     customer = customer_participant(get_conversation(client, conversation_id)) or {}
     undated: list[tuple[None, str]] = []
     dated: list[tuple[datetime, str]] = []

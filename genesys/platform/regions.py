@@ -37,10 +37,6 @@ class Region:
         return f"api.{self.host}"
 
     @property
-    def apps_host(self) -> str:
-        return f"apps.{self.host}"
-
-    @property
     def label(self) -> str:
         return f"{self.host} ({self.name}, {self.aws_region})"
 

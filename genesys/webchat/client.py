@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -22,13 +22,12 @@ import aiohttp
 
 from genesys.platform import async_http, errors, http
 from genesys.platform.regions import Region, api_base_url
+from genesys.platform.timestamps import CLOCK_SKEW, parse_timestamp
 
 logger = logging.getLogger(__name__)
 
 GUEST_PATH = "/api/v2/webchat/guest/conversations"
 MAX_PAGE_SIZE = 100
-#: How far our clock and Genesys's may disagree when matching a sent message's timestamp.
-CLOCK_SKEW = timedelta(seconds=30)
 #: Pages read at most by one history listing, so a misbehaving ``next`` cannot loop forever.
 MAX_PAGES = 1000
 
@@ -58,17 +57,6 @@ def conversation_path(session: WebChatSession) -> str:
 def member_path(session: WebChatSession, member_id: str | None = None) -> str:
     member = quote(member_id or session.member_id, safe="")
     return f"{conversation_path(session)}/members/{member}"
-
-
-def parse_timestamp(value: Any) -> datetime | None:
-    """A Genesys ISO-8601 timestamp (``2025-01-02T03:04:05.678Z``), or ``None``."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
 
 
 def _json(response: Any, *, what: str) -> Any:

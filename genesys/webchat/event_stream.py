@@ -28,8 +28,9 @@ from genesys.platform import errors
 from genesys.platform.async_http import connect_websocket
 from genesys.platform.errors import GenesysError
 from genesys.platform.regions import Region, check_event_stream_uri
+from genesys.platform.timestamps import parse_timestamp
 from genesys.webchat import client as guest
-from genesys.webchat.client import WebChatSession, parse_timestamp
+from genesys.webchat.client import WebChatSession
 from ops.instruments import RELAY_STREAM_RECONNECTS
 
 logger = logging.getLogger(__name__)

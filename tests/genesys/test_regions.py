@@ -16,11 +16,7 @@ def test_table_has_the_18_official_regions_and_no_alias():
 
 def test_hosts_are_derived_from_the_base_domain():
     region = regions.get_region("mypurecloud.de")
-    assert (region.login_host, region.api_host, region.apps_host) == (
-        "login.mypurecloud.de",
-        "api.mypurecloud.de",
-        "apps.mypurecloud.de",
-    )
+    assert (region.login_host, region.api_host) == ("login.mypurecloud.de", "api.mypurecloud.de")
     assert regions.oauth_token_url(region) == "https://login.mypurecloud.de/oauth/token"
     assert str(region) == "EMEA (Frankfurt) (mypurecloud.de)"
 
