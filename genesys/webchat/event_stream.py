@@ -127,6 +127,14 @@ def _retry_after(error: GenesysError) -> float | None:
 
 
 @dataclass(frozen=True)
+class _Held:
+    """How holding the WebSocket ended."""
+
+    caught_up: bool
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
 class _Member:
     role: str
     name: str
@@ -231,7 +239,8 @@ class ConversationStream:
 
     async def _run(self, http: aiohttp.ClientSession) -> None:
         loop = asyncio.get_running_loop()
-        failures = 0
+        failures = 0  # failed connects in a row: after max_connect_failures, poll instead
+        setbacks = 0  # connects in a row that failed or could not catch up: the backoff's n
         last_websocket_try = 0.0
         while True:
             if self.polling and loop.time() - last_websocket_try < self.websocket_retry_seconds:
@@ -247,10 +256,13 @@ class ConversationStream:
                 continue
             last_websocket_try = loop.time()
             try:
-                retry_after = await self._hold_websocket(http)  # connected: no longer polling
+                held = await self._hold_websocket(http)  # connected: no longer polling
                 failures = 0
+                setbacks = 0 if held.caught_up else setbacks + 1
+                retry_after = held.retry_after
             except _ConnectFailed as error:
                 failures += 1
+                setbacks += 1
                 retry_after = error.retry_after
                 if self.polling:
                     continue  # the retry interval is the backoff while polling
@@ -265,7 +277,7 @@ class ConversationStream:
                     )
                     self.polling = True
                     continue
-            delay = self.reconnect_delay(failures, retry_after)
+            delay = self.reconnect_delay(setbacks, retry_after)
             RELAY_STREAM_RECONNECTS.inc()
             logger.info(
                 "Genesys web chat %s: reconnecting the event stream in %.2f s",
@@ -274,19 +286,20 @@ class ConversationStream:
             )
             await asyncio.sleep(delay)
 
-    def reconnect_delay(self, failures: int, retry_after: float | None = None) -> float:
-        """The n-th failed connect in a row waits backoff(n), a stream that was held and
+    def reconnect_delay(self, setbacks: int, retry_after: float | None = None) -> float:
+        """After the n-th connect in a row that failed or could not catch up (Genesys
+        failing the member or history reads) backoff(n), after a stream that was held and
         then lost backoff(1); a 429's ``Retry-After`` longer than that wins."""
         delay = backoff_seconds(
-            failures, base=self.reconnect_seconds, cap=self.reconnect_max_seconds
+            setbacks, base=self.reconnect_seconds, cap=self.reconnect_max_seconds
         )
         return max(delay, retry_after or 0.0)
 
     # The WebSocket
 
-    async def _hold_websocket(self, http: aiohttp.ClientSession) -> float | None:
-        """Connect, catch up, read frames until the socket closes or falls silent; the
-        ``Retry-After`` of the failure that ended it, if Genesys gave one.
+    async def _hold_websocket(self, http: aiohttp.ClientSession) -> _Held:
+        """Connect, catch up, read frames until the socket closes or falls silent; whether
+        it caught up, and the ``Retry-After`` of the failure that ended it, if any.
 
         Raises ``_ConnectFailed`` when no connection was made; ``_Ended`` when it is over.
         """
@@ -309,8 +322,10 @@ class ConversationStream:
                 "; polling stops" if self.polling else "",
             )
             self.polling = False
+            caught_up = False
             try:
                 await self._catch_up(http)
+                caught_up = True
                 while True:
                     try:
                         frame = await ws.receive(timeout=self.heartbeat_timeout)
@@ -320,7 +335,7 @@ class ConversationStream:
                             self.conversation_id,
                             self.heartbeat_timeout,
                         )
-                        return None
+                        return _Held(caught_up)
                     if frame.type == aiohttp.WSMsgType.TEXT:
                         await self._on_frame(http, frame.data)
                     elif frame.type in (
@@ -334,16 +349,17 @@ class ConversationStream:
                             self.conversation_id,
                             frame.type.name,
                         )
-                        return None
+                        return _Held(caught_up)
             except _Retry as error:
                 logger.warning("Genesys web chat %s: %s; reconnecting", self.conversation_id, error)
-                return error.retry_after
+                return _Held(caught_up, error.retry_after)
             except (aiohttp.ClientError, ConnectionError) as error:
                 logger.warning(
                     "Genesys web chat %s: event stream failed (%s)",
                     self.conversation_id,
                     type(error).__name__,
                 )
+            return _Held(caught_up)
 
     async def _on_frame(self, http: aiohttp.ClientSession, data: str) -> None:
         try:

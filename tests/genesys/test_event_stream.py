@@ -551,3 +551,31 @@ def test_reconnects_back_off_with_the_one_formula(genesys, monkeypatch):
 
     # The n-th failed connect in a row waits backoff(n), with the stream's base and cap.
     assert asked == [(1, 0.05, 0.2), (2, 0.05, 0.2), (3, 0.05, 0.2)]
+
+
+def test_a_stream_that_connects_but_cannot_catch_up_backs_off_further_each_time(
+    genesys, monkeypatch
+):
+    session = create(genesys)
+    history = f"{GUEST}/{session.conversation_id}/messages"
+    genesys.add_fault(history, method="GET", status=503, times=1000)
+    asked: list[int] = []
+
+    def backoff(attempt: int, *, base: float, cap: float) -> float:
+        asked.append(attempt)
+        return 0.01
+
+    monkeypatch.setattr(event_stream, "backoff_seconds", backoff)
+
+    async def scenario() -> None:
+        stream = ConversationStream(REGION, session, Recorder(), **FAST)
+        task = start(stream)
+        await until(lambda: stream.connects >= 4, "4 connects")
+        stream.stop()
+        await asyncio.wait_for(task, TIMEOUT)
+
+    run(scenario())
+
+    # Each connect's history read failed (after its own retries): backoff(1), (2), (3)…,
+    # not backoff(1) again and again as if each connect had held the stream.
+    assert asked[:3] == [1, 2, 3]
