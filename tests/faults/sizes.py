@@ -42,6 +42,11 @@ class Size:
     poison_later_messages: int
     # 8. Ending while the broker is down.
     end_outage_seconds: float
+    # 9. The web chat guest API's reads answering 429, 503 and slowly while streams drop.
+    stream_handovers: int
+    stream_rate_limited_seconds: float
+    stream_unavailable_seconds: float
+    stream_slow_seconds: float
 
 
 SIZES = {
@@ -69,6 +74,10 @@ SIZES = {
         callback_outage_seconds=3,
         poison_later_messages=3,
         end_outage_seconds=2,
+        stream_handovers=3,
+        stream_rate_limited_seconds=3,
+        stream_unavailable_seconds=3,
+        stream_slow_seconds=2,
     ),
     "full": Size(
         name="full",
@@ -94,6 +103,10 @@ SIZES = {
         callback_outage_seconds=4,
         poison_later_messages=10,
         end_outage_seconds=5,
+        stream_handovers=8,
+        stream_rate_limited_seconds=8,
+        stream_unavailable_seconds=8,
+        stream_slow_seconds=5,
     ),
 }
 
