@@ -17,6 +17,7 @@ from django.utils import timezone
 from endpoints.handovers.services import handover_end
 from endpoints.models import EndReason, HandoverEvent
 from genesys.models import OpenMessagingConversation, OpenMessagingInbox
+from genesys.open_messaging import tasks
 from genesys.open_messaging import transport as om_transport
 from genesys.open_messaging.client import signature
 from genesys.open_messaging.tasks import om_inbox_sweep_task, om_webhook_task
@@ -370,7 +371,6 @@ def test_a_run_that_fails_as_a_whole_is_retried_after_the_relays_backoff(
     om_handover, settings, monkeypatch, retries, ceiling
 ):
     settings.RELAY_BACKOFF_SECONDS, settings.RELAY_BACKOFF_MAX_SECONDS = 10.0, 30.0
-    from genesys.open_messaging import tasks
 
     def away(settings_id: int) -> bool:
         raise OperationalError("the database is away")
