@@ -1,7 +1,7 @@
 """The Genesys relay: one asyncio loop holding the event stream of every open Genesys web chat
-handover it owns, and one Notifications API channel per OAuth connection for the open Open
-Messaging handovers it owns (``genesys.open_messaging.notifications``: agents joining and
-leaving, the end of the conversation).
+handover it owns, and Notifications API channels per OAuth connection for the open Open
+Messaging handovers it owns (``genesys.open_messaging.channel_pool``: 1,000 conversations a
+channel; agents joining and leaving, the end of the conversation).
 
 Every ``poll_seconds`` it asks ``endpoints.handovers.relay_ownership`` which handovers it owns (its
 share, when several replicas run) and starts or stops their streams and topics; each agent
@@ -26,7 +26,7 @@ from endpoints.handovers import relay_ownership
 from endpoints.handovers.relay_threads import BlockingPool
 from endpoints.models import Handover, HandoverStatus
 from genesys.models import OAuth2Connection
-from genesys.open_messaging.notifications import NotificationsSupervisor
+from genesys.open_messaging.channel_pool import NotificationsSupervisor
 from genesys.open_messaging.transport import (
     end_abandoned,
     record_participants,
@@ -165,6 +165,8 @@ class GenesysRelay:
             blocking=pool.run,
             grace_seconds=settings.GENESYS_TRANSFER_GRACE_SECONDS,
             heartbeat_timeout=settings.GENESYS_NOTIFICATIONS_HEARTBEAT_TIMEOUT,
+            max_channels=settings.GENESYS_NOTIFICATIONS_MAX_CHANNELS,
+            lifetime_seconds=settings.GENESYS_NOTIFICATIONS_CHANNEL_LIFETIME_SECONDS,
         )
         logger.info("Genesys relay %s: started", self.token[:8])
         try:

@@ -19,6 +19,7 @@ from genesys_sandbox import (
     oauth,
     open_messaging,
     open_messaging_control,
+    process_automation,
     routing,
     webchat,
 )
@@ -137,6 +138,7 @@ def create_app(state: SandboxState | None = None) -> web.Application:
     webchat.add_routes(app)
     open_messaging.add_routes(app)
     notifications.add_routes(app)
+    process_automation.add_routes(app)
     control.add_routes(app)
     open_messaging_control.add_routes(app)
     console.add_routes(app)

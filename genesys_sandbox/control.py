@@ -66,6 +66,16 @@ async def state_summary(request: web.Request) -> web.Response:
             "open_streams": request.app[STREAMS].count(),
             "open_streams_by_conversation": request.app[STREAMS].counts(),
             "open_notification_sockets": request.app[NOTIFICATION_STREAMS].count(),
+            "notification_channels": [
+                {
+                    "id": channel.id,
+                    "client_id": channel.client_id,
+                    "topics": len(channel.topics),
+                    "connected": request.app[NOTIFICATION_STREAMS].counts().get(channel.id, 0),
+                }
+                for channel in request.app[OPEN_MESSAGING].channels.values()
+            ],
+            "notification_channels_evicted": request.app[OPEN_MESSAGING].channels_evicted,
             "open_integrations": [
                 i.summary() for i in request.app[OPEN_MESSAGING].integrations.values()
             ],
@@ -93,6 +103,9 @@ async def put_settings(request: web.Request) -> web.Response:
         if not isinstance(data["open_messaging_dedupe"], bool):
             raise ApiError(400, message="open_messaging_dedupe must be true or false.")
         world.dedupe = data["open_messaging_dedupe"]
+    if "notification_channel_limit" in data:
+        limit = optional_int(data, "notification_channel_limit", world.channel_limit, minimum=1)
+        world.channel_limit = limit or world.channel_limit
     if "transfer_gap_seconds" in data:
         world.transfer_gap_seconds = optional_number(
             data, "transfer_gap_seconds", world.transfer_gap_seconds
@@ -104,6 +117,7 @@ async def put_settings(request: web.Request) -> web.Response:
             "webhook_backoff_seconds": world.webhook_backoff_seconds,
             "open_messaging_dedupe": world.dedupe,
             "transfer_gap_seconds": world.transfer_gap_seconds,
+            "notification_channel_limit": world.channel_limit,
             "organization_id": state.organization_id,
             "deployment_id": state.deployment_id,
         }

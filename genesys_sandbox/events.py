@@ -48,6 +48,12 @@ class EventStreams:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 await ws.send_json(frame)
 
+    async def close(self, key: str) -> None:
+        """Close the sockets under ``key`` (a channel Genesys removed)."""
+        for ws in list(self.sockets.pop(key, ())):
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await ws.close(code=WSCloseCode.GOING_AWAY, message=b"Channel removed")
+
     async def close_all(self) -> int:
         sockets = [ws for group in self.sockets.values() for ws in group]
         self.sockets.clear()

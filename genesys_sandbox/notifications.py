@@ -2,6 +2,10 @@
 
 Only conversation topics are served: ``v2.conversations.{id}`` (documented) and the alias
 ``v2.conversations.messages.{id}``; both carry the conversation on every participant change.
+Genesys's limits hold: at most ``MAX_TOPICS`` topics a channel (400 past it), and at most
+``channel_limit`` (20) channels per OAuth client: creating one more removes the least
+recently used, those without an open socket first (the SDK's ``post_notifications_channels``),
+closing its socket.
 """
 
 from __future__ import annotations
@@ -69,29 +73,54 @@ async def _topics_from_body(request: web.Request) -> list[str]:
     return topics
 
 
+async def _make_room(app: web.Application, client_id: str) -> None:
+    """Below the client's channel limit: remove what Genesys would (expired channels, then the
+    least recently used, unconnected first), closing their sockets."""
+    world, streams = app[OPEN_MESSAGING], app[NOTIFICATION_STREAMS]
+    now = time.time()
+    for channel_id in [cid for cid, c in world.channels.items() if c.expires_at <= now]:
+        del world.channels[channel_id]
+        await streams.close(channel_id)
+    mine = [c for c in world.channels.values() if c.client_id == client_id]
+    connected = streams.counts()
+    while mine and len(mine) >= world.channel_limit:
+        oldest = min(mine, key=lambda c: (c.id in connected, c.last_used))
+        mine.remove(oldest)
+        del world.channels[oldest.id]
+        world.channels_evicted += 1
+        await streams.close(oldest.id)
+
+
 async def create_channel(request: web.Request) -> web.Response:
-    authorize(request, None)
-    channel = NotificationChannel(f"streaming-0-{new_id().replace('-', '')}")
+    client = authorize(request, None)
+    await _make_room(request.app, client.client_id)
+    channel = NotificationChannel(
+        f"streaming-0-{new_id().replace('-', '')}", client_id=client.client_id
+    )
     request.app[OPEN_MESSAGING].channels[channel.id] = channel
     return web.json_response(_channel_json(request, channel))
+
+
+def _set_topics(channel: NotificationChannel, topics: list[str]) -> None:
+    if len(topics) > MAX_TOPICS:
+        raise ApiError(
+            400, "notification.too.many.topics", f"A channel holds at most {MAX_TOPICS} topics."
+        )
+    channel.set_topics(topics)
 
 
 async def put_subscriptions(request: web.Request) -> web.Response:
     authorize(request, None)
     channel = _channel(request)
-    topics = await _topics_from_body(request)
-    if len(topics) > MAX_TOPICS:
-        raise ApiError(400, message=f"A channel holds at most {MAX_TOPICS} topics.")
-    channel.topics = topics
+    _set_topics(channel, await _topics_from_body(request))
     return web.json_response(_topics_json(channel))
 
 
 async def post_subscriptions(request: web.Request) -> web.Response:
     authorize(request, None)
     channel = _channel(request)
-    for topic in await _topics_from_body(request):
-        if topic not in channel.topics:
-            channel.topics.append(topic)
+    added = [t for t in await _topics_from_body(request) if t not in channel.topic_set]
+    _set_topics(channel, channel.topics + added)
     return web.json_response(_topics_json(channel))
 
 
@@ -102,7 +131,7 @@ async def get_subscriptions(request: web.Request) -> web.Response:
 
 async def delete_subscriptions(request: web.Request) -> web.Response:
     authorize(request, None)
-    _channel(request).topics = []
+    _channel(request).set_topics([])
     return web.Response(status=204)
 
 
@@ -113,6 +142,7 @@ async def channel_socket(request: web.Request) -> web.StreamResponse:
     if channel is None:
         return await webchat.event_stream(request)
     state = request.app[STATE]
+    channel.last_used = time.time()
     return await serve_stream(
         request, request.app[NOTIFICATION_STREAMS], channel.id, lambda: state.heartbeat_seconds
     )
@@ -122,10 +152,10 @@ async def publish_conversation(app: web.Application, conversation: OmConversatio
     """Send the conversation to every channel subscribed to it (a participant changed)."""
     body = conversation.as_event()
     streams = app[NOTIFICATION_STREAMS]
-    for channel in app[OPEN_MESSAGING].channels.values():
-        for topic in channel.topics:
-            match = TOPIC_PATTERN.match(topic)
-            if match and match.group(1) == conversation.id:
+    topics = (f"v2.conversations.{conversation.id}", f"v2.conversations.messages.{conversation.id}")
+    for channel in list(app[OPEN_MESSAGING].channels.values()):
+        for topic in topics:
+            if topic in channel.topic_set:
                 frame = {
                     "topicName": topic,
                     "version": "2",

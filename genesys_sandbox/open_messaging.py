@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from genesys_sandbox import notifications
+from genesys_sandbox import notifications, process_automation
 from genesys_sandbox.app_keys import OPEN_MESSAGING, STATE, WEBHOOKS
 from genesys_sandbox.errors import ApiError, optional_str, read_json_object
 from genesys_sandbox.oauth import authorize
@@ -215,7 +215,7 @@ async def _participants_changed(app: web.Application, conversation: OmConversati
     await notifications.publish_conversation(app, conversation)
 
 
-def _start_conversation(
+def start_conversation(
     app: web.Application, integration: OpenIntegration, sender: dict[str, Any]
 ) -> OmConversation:
     queue = _default_queue(app)
@@ -382,6 +382,7 @@ async def end_conversation(
         if participant.state != P_DISCONNECTED:
             participant.disconnect(disconnect_type)
     await _participants_changed(app, conversation)
+    process_automation.fire_customer_end(app, conversation)
 
 
 async def agent_leave(app: web.Application, conversation: OmConversation, *, end: bool) -> None:
@@ -479,7 +480,7 @@ async def inbound_message(request: web.Request) -> web.Response:
         )
     conversation = world.open_conversation(integration.id, sender["id"])
     if conversation is None:
-        conversation = _start_conversation(request.app, integration, sender)
+        conversation = start_conversation(request.app, integration, sender)
         await _participants_changed(request.app, conversation)
     message = OmMessage(
         new_id(),

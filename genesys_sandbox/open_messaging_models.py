@@ -23,6 +23,7 @@ DEFAULT_WEBHOOK_BACKOFF_SECONDS = 0.2
 #: participant changes; the gap is not documented).
 DEFAULT_TRANSFER_GAP_SECONDS = 1.0
 NOTIFICATION_CHANNEL_TTL_SECONDS = 24 * 3600
+DEFAULT_CHANNEL_LIMIT = 20
 MAX_DELIVERY_LOG = 1000
 
 # Participant purposes and states, as in MessageMediaParticipant (lower case).
@@ -358,15 +359,68 @@ class NotificationChannel:
     """The SDK's ``Channel``; ``topics`` are ``ChannelTopic`` ids."""
 
     id: str
+    #: The OAuth client that created it: Genesys limits channels per client.
+    client_id: str = ""
     expires_at: float = field(
         default_factory=lambda: time.time() + NOTIFICATION_CHANNEL_TTL_SECONDS
     )
     topics: list[str] = field(default_factory=list)
+    #: ``topics`` as a set, for publishing to thousands of topics quickly.
+    topic_set: set[str] = field(default_factory=set)
+    last_used: float = field(default_factory=time.time)
+
+    def set_topics(self, topics: list[str]) -> None:
+        self.topics = list(topics)
+        self.topic_set = set(topics)
+        self.last_used = time.time()
 
     @property
     def expires(self) -> str:
         moment = datetime.fromtimestamp(self.expires_at, UTC)
         return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+#: The only trigger target type (SDK ``TriggerTarget.type``) and data formats.
+TRIGGER_TARGET_TYPE = "Workflow"
+TRIGGER_DATA_FORMATS = ("Json", "TopLevelPrimitives")
+
+
+@dataclass
+class Trigger:
+    """The SDK's ``Trigger`` (Process Automation). ``fire_url`` and ``fire_headers`` are the
+    sandbox's stand-in for the target workflow and its data action: on a matching event it
+    POSTs ``{"conversationId"}`` there with those headers."""
+
+    id: str
+    name: str
+    topic_name: str
+    workflow_id: str
+    enabled: bool = True
+    data_format: str = "TopLevelPrimitives"
+    match_criteria: list[dict[str, Any]] = field(default_factory=list)
+    description: str = ""
+    fire_url: str | None = None
+    fire_headers: dict[str, str] = field(default_factory=dict)
+    version: int = 1
+
+    def as_api(self) -> dict[str, Any]:
+        return _drop_none(
+            {
+                "id": self.id,
+                "name": self.name,
+                "topicName": self.topic_name,
+                "target": {
+                    "type": TRIGGER_TARGET_TYPE,
+                    "id": self.workflow_id,
+                    "workflowTargetSettings": {"dataFormat": self.data_format},
+                },
+                "version": self.version,
+                "enabled": self.enabled,
+                "matchCriteria": self.match_criteria or None,
+                "description": self.description or None,
+                "selfUri": f"/api/v2/processautomation/triggers/{self.id}",
+            }
+        )
 
 
 def _demo_integrations() -> dict[str, OpenIntegration]:
@@ -393,6 +447,13 @@ class OpenMessagingWorld:
     transfer_gap_seconds: float = DEFAULT_TRANSFER_GAP_SECONDS
     #: conversation id → the transfer waiting for its gap to pass before the queue connects.
     pending_transfers: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    #: Notifications API channels one OAuth client may hold (Genesys: 20; a new one past it
+    #: removes the least recently used, unconnected ones first).
+    channel_limit: int = DEFAULT_CHANNEL_LIMIT
+    channels_evicted: int = 0
+    triggers: dict[str, Trigger] = field(default_factory=dict)
+    #: What fired triggers sent: ``{"trigger_id", "conversation_id", "status"}``.
+    trigger_firings: list[dict[str, Any]] = field(default_factory=list)
 
     def reset(self) -> None:
         for task in self.pending_transfers.values():
@@ -404,6 +465,10 @@ class OpenMessagingWorld:
         self.conversations = {}
         self.deliveries = []
         self.channels = {}
+        self.channel_limit = DEFAULT_CHANNEL_LIMIT
+        self.channels_evicted = 0
+        self.triggers = {}
+        self.trigger_firings = []
         self.webhook_retries = DEFAULT_WEBHOOK_RETRIES
         self.webhook_backoff_seconds = DEFAULT_WEBHOOK_BACKOFF_SECONDS
 

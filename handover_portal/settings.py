@@ -356,6 +356,13 @@ GENESYS_OM_ATTACHMENT_MAX_BYTES = env.int(
 GENESYS_NOTIFICATIONS_HEARTBEAT_TIMEOUT = env.float(
     "GENESYS_NOTIFICATIONS_HEARTBEAT_TIMEOUT", default=90.0
 )
+# Notifications API channels per OAuth connection and region (1,000 conversations each):
+# Genesys allows 20 per OAuth client, shared by every relay replica using that client.
+GENESYS_NOTIFICATIONS_MAX_CHANNELS = env.int("GENESYS_NOTIFICATIONS_MAX_CHANNELS", default=20)
+# A channel lives 24 h in Genesys: the relay builds a new one (and catches up) after this.
+GENESYS_NOTIFICATIONS_CHANNEL_LIFETIME_SECONDS = env.float(
+    "GENESYS_NOTIFICATIONS_CHANNEL_LIFETIME_SECONDS", default=23 * 3600.0
+)
 AGENT_AVAILABILITY_CACHE_SECONDS = env.float("AGENT_AVAILABILITY_CACHE_SECONDS", default=10.0)
 
 # --- Operations: /metrics (README: "Health and metrics") ---

@@ -316,3 +316,26 @@ class SandboxServer:
         if conversation_id is None:
             return self.control("GET", "open-messaging/deliveries")
         return self.control("GET", "open-messaging/deliveries", conversation_id=conversation_id)
+
+    def om_start_conversations(
+        self, user_ids: list[str], integration_id: str = DEMO_OPEN_INTEGRATION_ID
+    ) -> list[str]:
+        """A waiting conversation per user id at once (as a first message would start
+        it); their Genesys ids, in order."""
+        body = {"integration_id": integration_id, "user_ids": user_ids}
+        return self.control("POST", "open-messaging/conversations", body)["conversation_ids"]
+
+    def om_agents_end(self, conversation_ids: list[str]) -> int:
+        """In each conversation an agent joins and ends it; how many were ended."""
+        body = {"conversation_ids": conversation_ids}
+        return self.control("POST", "open-messaging/agents/end", body)["ended"]
+
+    # Process Automation triggers
+
+    def add_trigger(self, name: str, **fields: Any) -> dict[str, Any]:
+        """A trigger (``topic_name``, ``enabled``, ``match_criteria``, ``fire_url``,
+        ``fire_headers``, …); returns it as the API's ``Trigger``."""
+        return self.control("POST", "process-automation/triggers", {"name": name, **fields})
+
+    def trigger_firings(self) -> list[dict[str, Any]]:
+        return self.control("GET", "process-automation/firings")

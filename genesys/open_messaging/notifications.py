@@ -1,7 +1,8 @@
 """The end of Open Messaging conversations, seen on Genesys's Notifications API.
 
-The relay process holds one notification channel (a WebSocket) per OAuth connection and
-region, subscribed to ``v2.conversations.{id}`` of every open Open Messaging handover. Each
+The relay process holds notification channels (WebSockets) per OAuth connection and region
+(``channel_pool``: at most ``MAX_TOPICS`` topics each), subscribed to ``v2.conversations.{id}``
+of every open Open Messaging handover. Each
 frame carries the conversation's participants: agents joining and leaving become
 ``agent_joined``/``agent_left`` events; a customer participant disconnected ends the handover
 (``agent_left``) at once; no agent and no queue connected ends it only if that is still so
@@ -12,7 +13,6 @@ between queues disconnects the agent before the next queue connects).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -111,8 +111,9 @@ class NotificationChannel:
     ``watch(conversation ids)`` sets what it subscribes to; ``run()`` holds the WebSocket:
     creates the channel, subscribes, reads the conversations once (what was missed while
     disconnected), then reads frames, resubscribing when the set changes and reconnecting
-    with backoff when the socket closes, fails or falls silent. A conversation that cannot be
-    read or recorded is set aside and read again every ``retry_seconds``: one bad
+    with backoff when the socket closes, fails or falls silent. After ``lifetime_seconds``
+    it builds a new channel (Genesys's last 24 h) and catches up again. A conversation that
+    cannot be read or recorded is set aside and read again every ``retry_seconds``: one bad
     conversation never holds up the others.
     """
 
@@ -128,6 +129,7 @@ class NotificationChannel:
         reconnect_seconds: float = 1.0,
         reconnect_max_seconds: float = 30.0,
         retry_seconds: float = 5.0,
+        lifetime_seconds: float = 23 * 3600.0,
         blocking: Blocking = asyncio.to_thread,
     ) -> None:
         self.region = region
@@ -140,6 +142,7 @@ class NotificationChannel:
         self.reconnect_seconds = reconnect_seconds
         self.reconnect_max_seconds = reconnect_max_seconds
         self.retry_seconds = retry_seconds
+        self.lifetime_seconds = lifetime_seconds
         #: Runs the blocking ``requests`` calls (the relay gives its bounded thread pool).
         self.blocking = blocking
         self.conversations: set[str] = set()
@@ -212,7 +215,15 @@ class NotificationChannel:
             await self._catch_up(self.conversations)
             loop = asyncio.get_running_loop()
             deadline = loop.time() + self.heartbeat_timeout
+            rebuild_at = loop.time() + self.lifetime_seconds
             while True:
+                if loop.time() >= rebuild_at:
+                    logger.info(
+                        "Genesys notifications (%s): a new channel before this one's 24 h "
+                        "lifetime ends",
+                        self.region.host,
+                    )
+                    return
                 if self._changed.is_set():
                     new = self.conversations - (self._subscribed or set())
                     await self._subscribe()
@@ -338,41 +349,3 @@ class NotificationChannel:
                 conversation_id, self.grace_seconds,
             )  # fmt: skip
             await self.on_abandoned(conversation_id)
-
-
-class NotificationsSupervisor:
-    """One ``NotificationChannel`` per (OAuth connection, region), kept in step with the
-    open Open Messaging handovers by ``sync``."""
-
-    def __init__(self, on_participants: Handler, on_abandoned: EndHandler, **options: Any):
-        self.on_participants = on_participants
-        self.on_abandoned = on_abandoned
-        self.options = options
-        self.channels: dict[tuple[int, str], tuple[NotificationChannel, asyncio.Task[None]]] = {}
-
-    async def sync(
-        self, wanted: Mapping[tuple[int, str], tuple[Region, OAuth2Connection, set[str]]]
-    ) -> None:
-        for key in list(self.channels):
-            if key not in wanted:
-                channel, task = self.channels.pop(key)
-                task.cancel()
-                await channel.close()
-        for key, (region, connection, conversation_ids) in wanted.items():
-            entry = self.channels.get(key)
-            if entry is None or entry[1].done():
-                channel = NotificationChannel(
-                    region, connection, self.on_participants, self.on_abandoned, **self.options
-                )
-                task = asyncio.create_task(channel.run(), name=f"genesys-notifications-{key}")
-                self.channels[key] = entry = (channel, task)
-            entry[0].watch(conversation_ids)
-
-    async def close(self) -> None:
-        for channel, task in self.channels.values():
-            task.cancel()
-            await channel.close()
-        tasks = [task for _, task in self.channels.values()]
-        self.channels.clear()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(*tasks, return_exceptions=True)
