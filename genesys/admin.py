@@ -43,7 +43,13 @@ class OpenMessagingSettingsInline(ProviderSettingsInline):
     form = OpenMessagingSettingsForm
     verbose_name = _("Genesys Cloud Open Messaging")
     verbose_name_plural = _("Genesys Cloud Open Messaging")
-    fields = [*OPEN_MESSAGING_FIELDS, "webhook_secret", "webhook_url", "end_webhook_url"]
+    fields = [
+        *OPEN_MESSAGING_FIELDS,
+        "webhook_secret",
+        "webhook_url",
+        "end_webhook_url",
+        "end_webhook_secret",
+    ]
 
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         # The form shows absolute webhook URLs: give it this request to build them from.

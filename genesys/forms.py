@@ -10,6 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from endpoints.fields import SecretUnreadable
 from endpoints.forms import SecretsModelForm, WriteOnlySecretField
 from endpoints.validators import PrintableAsciiValidator
 from genesys.models import (
@@ -177,7 +178,7 @@ class OpenMessagingSettingsForm(GenesysQueueSettingsForm):
 
     class Meta(GenesysQueueSettingsForm.Meta):
         model = OpenMessagingSettings
-        fields = [*OPEN_MESSAGING_FIELDS, "webhook_secret"]
+        fields = [*OPEN_MESSAGING_FIELDS, "webhook_secret", "end_webhook_secret"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -208,3 +209,36 @@ class OpenMessagingSettingsForm(GenesysQueueSettingsForm):
                 code="too_short",
             )
         return secret
+
+    def clean_end_webhook_secret(self) -> str:
+        secret = self.cleaned_data["end_webhook_secret"]
+        if secret and len(secret) < OPEN_MESSAGING_SECRET_MIN_LENGTH:
+            raise ValidationError(
+                _("Use more than 15 characters (a long random secret)."), code="too_short"
+            )
+        return secret
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        end_secret = cleaned.get("end_webhook_secret")
+        if end_secret and end_secret == self._webhook_secret():
+            # A data action sends it in a header: it must not also sign agent messages.
+            self.add_error(
+                "end_webhook_secret",
+                ValidationError(
+                    _("Use another secret than the Webhook Signature Secret."), code="same"
+                ),
+            )
+        return cleaned
+
+    def _webhook_secret(self) -> str:
+        """The signature secret typed now, else the stored one ("" when unreadable)."""
+        typed = self.cleaned_data.get("webhook_secret")
+        if typed:
+            return typed
+        if self.instance.pk is None:
+            return ""
+        try:
+            return self.instance.webhook_secret or ""
+        except SecretUnreadable:
+            return ""

@@ -338,6 +338,15 @@ class OpenMessagingSettings(GenesysQueueSettings):
             "blank": _("Enter the Open Messaging integration's signature secret token.")
         },
     )
+    end_webhook_secret = EncryptedTextField(
+        _("End Webhook Secret"),
+        blank=True,
+        help_text=_(
+            "Optional: what a Genesys data action sends as “Authorization: Bearer <secret>” "
+            "to the end-of-handover webhook (data actions cannot compute the signature). More "
+            "than 15 characters, not the Webhook Signature Secret. Stored encrypted."
+        ),
+    )
     webhook_token = models.CharField(
         _("webhook token"),
         max_length=64,

@@ -100,5 +100,5 @@ class OpenMessagingSettingsSerializer(ProviderSettingsSerializer):
 
     class Meta:
         model = OpenMessagingSettings
-        fields = [*OPEN_MESSAGING_FIELDS, "has_webhook_secret"]
+        fields = [*OPEN_MESSAGING_FIELDS, "has_webhook_secret", "has_end_webhook_secret"]
         read_only_fields = fields
