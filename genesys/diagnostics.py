@@ -10,6 +10,7 @@ from endpoints.models import Endpoint
 from endpoints.providers import Finding
 from genesys.availability import fetch_agent_availability, settings_of
 from genesys.models import GenesysQueueSettings, OAuth2Connection, OpenMessagingSettings
+from genesys.open_messaging.end_trigger import end_detection_finding
 from genesys.platform import errors, tokens
 from genesys.platform.client import OAUTH_CLIENT_VIEW, ROLE_VIEW, GenesysClient
 
@@ -100,7 +101,7 @@ def _queue_finding(genesys_settings: GenesysQueueSettings) -> Finding:
 
 def om_endpoint_findings(endpoint: Endpoint) -> list[Finding]:
     """Open Messaging: token, the integration and its webhook URL, the OAuth client's
-    permissions, queue, availability."""
+    permissions, queue, availability, end detection (the Genesys trigger)."""
     from genesys.open_messaging import client as open_messaging
 
     try:
@@ -132,6 +133,7 @@ def om_endpoint_findings(endpoint: Endpoint) -> list[Finding]:
                     f"{figures.conversations_waiting} conversations waiting.",
                 )
             )
+    findings.append(end_detection_finding(om_settings))
     if not has_secret(om_settings, "webhook_secret"):
         findings.append(
             Finding(False, "No Webhook Signature Secret is stored: every agent message is refused.")

@@ -390,8 +390,9 @@ def test_test_connection_checks_the_integration_and_its_webhook_url(connection, 
         "https://portal.example" + om_settings.webhook_path(), WEBHOOK_SECRET, name="Bot"
     )
     findings = provider.test_connection(om_settings.endpoint)
-    assert [finding.ok for finding in findings] == [True, True, True, True, True], findings
-    assert "Agent availability (messages)" in findings[-1].text
+    assert [finding.ok for finding in findings] == [True, True, True, True, True, True], findings
+    assert "Agent availability (messages)" in findings[-2].text
+    assert "No enabled Process Automation trigger" in findings[-1].text
 
 
 CHECK_PERMISSIONS = ["oauth:client:view", "authorization:role:view"]
@@ -464,5 +465,5 @@ def test_test_connection_says_when_the_client_may_not_read_its_roles(om_test_set
     assert "Could not check the OAuth client's permissions" in finding.text
     assert "oauth:client:view and authorization:role:view" in finding.text
     assert "conversation:communication:disconnect" in finding.text
-    # The rest of the test still runs.
-    assert [f.ok for f in findings] == [True, True, False, True, True], findings
+    # The rest of the test still runs (the trigger lookup needs another permission).
+    assert [f.ok for f in findings] == [True, True, False, True, True, False], findings
