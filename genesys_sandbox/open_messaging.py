@@ -278,6 +278,13 @@ async def agent_join(
     if conversation.connected(PURPOSE_AGENT) is not None:
         raise ApiError(409, "conflict", "An agent is already connected to this conversation.")
     _cancel_pending_transfer(app, conversation)
+    agent = connect_agent(conversation, name)
+    await _participants_changed(app, conversation)
+    return agent
+
+
+def connect_agent(conversation: OmConversation, name: str) -> OmParticipant:
+    """The queue hands the conversation to an agent (the participants only; no notification)."""
     acd = conversation.connected(PURPOSE_ACD)
     if acd is not None:
         acd.disconnect("transfer")
@@ -286,7 +293,6 @@ async def agent_join(
     )
     conversation.participants.append(agent)
     conversation.state = ACTIVE
-    await _participants_changed(app, conversation)
     return agent
 
 

@@ -186,12 +186,17 @@ async def bulk_conversations(request: web.Request) -> web.Response:
 
 
 async def bulk_agent_end(request: web.Request) -> web.Response:
-    """``{"conversation_ids": [...]}``: in each, an agent joins (if none is there) and ends
-    the conversation, two participant changes each, as one by one."""
+    """``{"conversation_ids": [...], "announce_join": true}``: in each, an agent joins (if
+    none is there) and ends the conversation. With ``announce_join`` false the join is not
+    published (as if its notification came before anyone subscribed): one participant change
+    per conversation, the end, instead of two."""
     data = await read_json_object(request)
     ids = data.get("conversation_ids")
     if not isinstance(ids, list):
         raise ApiError(400, message="conversation_ids must be a list.")
+    announce = data.get("announce_join", True)
+    if not isinstance(announce, bool):
+        raise ApiError(400, message="announce_join must be true or false.")
     conversations = request.app[OPEN_MESSAGING].conversations
     ended = 0
     for conversation_id in ids:
@@ -199,7 +204,10 @@ async def bulk_agent_end(request: web.Request) -> web.Response:
         if conversation is None or not conversation.open:
             continue
         if conversation.connected("agent") is None:
-            await open_messaging.agent_join(request.app, conversation, "Sandbox Agent")
+            if announce:
+                await open_messaging.agent_join(request.app, conversation, "Sandbox Agent")
+            else:
+                open_messaging.connect_agent(conversation, "Sandbox Agent")
         await open_messaging.agent_leave(request.app, conversation, end=True)
         ended += 1
     return web.json_response({"ended": ended})

@@ -325,9 +325,10 @@ class SandboxServer:
         body = {"integration_id": integration_id, "user_ids": user_ids}
         return self.control("POST", "open-messaging/conversations", body)["conversation_ids"]
 
-    def om_agents_end(self, conversation_ids: list[str]) -> int:
-        """In each conversation an agent joins and ends it; how many were ended."""
-        body = {"conversation_ids": conversation_ids}
+    def om_agents_end(self, conversation_ids: list[str], *, announce_join: bool = True) -> int:
+        """In each conversation an agent joins and ends it; how many were ended. With
+        ``announce_join`` false only the end is published (one notification each)."""
+        body = {"conversation_ids": conversation_ids, "announce_join": announce_join}
         return self.control("POST", "open-messaging/agents/end", body)["ended"]
 
     # Process Automation triggers

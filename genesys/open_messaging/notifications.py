@@ -152,6 +152,10 @@ class NotificationChannel:
         self._subscribed: set[str] | None = None
         self._channel_id = ""
         self._grace: dict[str, asyncio.Task[None]] = {}
+        #: Frames being recorded, each conversation's in arrival order (its lock is FIFO):
+        #: one channel records many conversations at once, on the ``blocking`` pool.
+        self._recording: set[asyncio.Task[None]] = set()
+        self._order: dict[str, list[Any]] = {}  # conversation id → [lock, users]
         self._changed = asyncio.Event()
         self.connects = 0
 
@@ -190,9 +194,10 @@ class NotificationChannel:
         return max(delay, retry_after or 0.0)
 
     async def close(self) -> None:
-        for task in self._grace.values():
+        for task in [*self._grace.values(), *self._recording]:
             task.cancel()
         self._grace.clear()
+        self._recording.clear()
 
     async def _hold(self, http: aiohttp.ClientSession) -> None:
         channel = await self.blocking(self.client.create_notification_channel)
@@ -301,7 +306,20 @@ class NotificationChannel:
             return
         conversation_id = str(body.get("id") or topic.rsplit(".", 1)[-1])
         if conversation_id in self.conversations:
-            await self._on_conversation(conversation_id, body)
+            task = asyncio.create_task(self._record_in_order(conversation_id, body))
+            self._recording.add(task)
+            task.add_done_callback(self._recording.discard)
+
+    async def _record_in_order(self, conversation_id: str, body: Mapping[str, Any]) -> None:
+        entry = self._order.setdefault(conversation_id, [asyncio.Lock(), 0])
+        entry[1] += 1  # frames of this conversation waiting or being recorded
+        try:
+            async with entry[0]:
+                await self._on_conversation(conversation_id, body)
+        finally:
+            entry[1] -= 1
+            if not entry[1]:
+                del self._order[conversation_id]
 
     async def _on_conversation(self, conversation_id: str, body: Mapping[str, Any]) -> None:
         participants = read_participants(body)

@@ -467,30 +467,47 @@ def watched_conversations(
     must not stop the relay from watching the others.
     """
     wanted: dict[tuple[int, str], tuple[Any, Any, set[str]]] = {}
+    # Ids only, then each settings row once: a poll of thousands of handovers stays cheap.
     rows = (
         OpenMessagingConversation.objects.filter(
             handover__status__in=[HandoverStatus.QUEUED, HandoverStatus.ACTIVE]
         )
         .exclude(conversation_id="")
-        .select_related("handover__endpoint__genesys_om_settings__node_authentication")
+        .values_list("handover_id", "conversation_id", "handover__endpoint__genesys_om_settings")
     )
     if handover_ids is not None:
         rows = rows.filter(handover__in=handover_ids)
-    for row in rows:
+    rows = list(rows)
+    by_pk = OpenMessagingSettings.objects.select_related("node_authentication").in_bulk(
+        {settings_pk for _, _, settings_pk in rows if settings_pk is not None}
+    )
+    channels: dict[int, tuple[tuple[int, str], Any, Any] | Exception] = {}
+    for settings_pk, om_settings in by_pk.items():
         try:
-            om_settings = row.handover.endpoint.genesys_om_settings
             connection = om_settings.node_authentication
-            key = (connection.pk, om_settings.host)
-            region = om_settings.region
+            channels[settings_pk] = (
+                (connection.pk, om_settings.host),
+                om_settings.region,
+                connection,
+            )
         except Exception as error:
+            channels[settings_pk] = error
+    for handover_id, conversation_id, settings_pk in rows:
+        channel = channels.get(settings_pk) if settings_pk is not None else None
+        if channel is None:
+            channel = OpenMessagingSettings.DoesNotExist(
+                "The endpoint has no Open Messaging settings"
+            )
+        if isinstance(channel, Exception):
             if on_error is None:
                 logger.error(
                     "Open Messaging handover %s skipped by the relay (%s)",
-                    row.handover_id, type(error).__name__,
+                    handover_id, type(channel).__name__,
                 )  # fmt: skip
             else:
-                on_error(row.handover_id, error)
+                on_error(handover_id, channel)
             continue
+        key, region, connection = channel
         entry = wanted.setdefault(key, (region, connection, set()))
-        entry[2].add(row.conversation_id)
+        entry[2].add(conversation_id)
     return wanted
