@@ -7,7 +7,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('genesys', '0005_inbox_dead_letters'),
+        ('genesys', '0006_secrets_required'),
     ]
 
     operations = [
