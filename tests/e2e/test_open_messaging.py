@@ -16,8 +16,9 @@ from endpoints.models import Handover, HandoverEvent
 from genesys.models import OpenMessagingConversation
 from genesys.open_messaging.client import SIGNATURE_HEADER, signature
 from tests.conftest import CLIENT_ID
-from tests.e2e.conftest import Stack, wait_for
+from tests.e2e.conftest import wait_for
 from tests.factories import WEBHOOK_SECRET, OAuth2ConnectionFactory, OpenMessagingSettingsFactory
+from tests.processes import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -13,9 +13,10 @@ import pytest
 
 from endpoints.models import EventKind, Handover, HandoverEvent, RelayReplica
 from tests.conftest import CLIENT_ID
-from tests.e2e.conftest import FAST, Process, Stack, wait_for
+from tests.e2e.conftest import FAST, wait_for
 from tests.e2e.test_webchat_relay import conversation_of, start
 from tests.factories import GenesysSettingsFactory, OAuth2ConnectionFactory
+from tests.processes import Process, Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -15,13 +15,14 @@ from endpoints.handovers.callbacks import SIGNATURE_HEADER, TIMESTAMP_HEADER, ve
 from endpoints.handovers.services import handover_message_add, handover_start
 from endpoints.models import Handover, OutboundMessage
 from tests.conftest import CLIENT_ID
-from tests.e2e.conftest import Stack, wait_for
+from tests.e2e.conftest import wait_for
 from tests.factories import (
     GenesysSettingsFactory,
     OAuth2ConnectionFactory,
     TokenFactory,
     UserFactory,
 )
+from tests.processes import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

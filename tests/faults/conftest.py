@@ -33,10 +33,11 @@ import requests
 from django.core.cache import cache
 
 from tests.conftest import CALLBACK_ALLOWED_HOSTS, CLIENT_ID
-from tests.e2e.conftest import FAST, Process, Stack, database_url, use_broker, wait_for
+from tests.e2e.conftest import FAST, database_url, use_broker, wait_for
 from tests.factories import CLIENT_SECRET
 from tests.faults.figures import RECORDED, Figures, summary_lines
 from tests.faults.sizes import SIZE
+from tests.processes import Process, Stack
 from tests.sandbox import free_port
 
 #: The product's settings in the fault stack (and in this process): FAST's quick retries,

@@ -17,7 +17,7 @@ from endpoints.models import Endpoint, Handover, OutboundMessage
 from endpoints.models.handover import OutboxStatus
 from genesys.models import OpenMessagingConversation, OpenMessagingSettings, WebChatConversation
 from tests.conftest import CLIENT_ID
-from tests.e2e.conftest import Stack, wait_for
+from tests.e2e.conftest import wait_for
 from tests.factories import (
     WEBHOOK_SECRET,
     GenesysSettingsFactory,
@@ -26,6 +26,7 @@ from tests.factories import (
     TokenFactory,
     UserFactory,
 )
+from tests.processes import Stack
 
 DRIVE = "endpoints.drive_handover"
 CALLBACK_SECRET = "fault-suite-callback-secret"
