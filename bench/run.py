@@ -1,114 +1,103 @@
-"""Benchmarks: timings of the hot paths on a throwaway SQLite database (``make bench``).
+"""``make bench``: every benchmark, each figure printed beside its floor measured in the
+same run. ``python -m bench.run [name …]`` runs some only (names below); ``BENCH_SIZE=small``
+runs each at a reduced size. See ``bench/README.md``.
 
-Tests assert query counts and complexity; this prints how long things take, for
-comparing changes on one machine. Not part of ``make test``.
-
-- the endpoint list API (500 endpoints with Genesys settings), per request;
-- the expiry beat with many open handovers of which few are due (the index at work);
-- recording agent events (the per-handover row lock and sequence), per event;
-- the handover overview over 100,000 handovers (``bench/dashboard.py``).
+The benchmarks start the product's real processes (``bench/stack.py``) on this machine's
+PostgreSQL and Redis, or SQLite and the filesystem broker when those do not answer, with
+the Genesys sandbox as Genesys. Every process is killed by its process group at the end,
+on an error, Ctrl-C or SIGTERM too; every database made is dropped.
 """
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import os
+import platform
 import shutil
-import statistics
+import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
+from types import FrameType
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench import commands, sizes
+from bench.services import Services
+from bench.stack import BenchStack
+from bench.stats import heading, note, say
+from tests.processes import STACKS
 
-
-def timed(label: str, run: Callable[[], object], *, repeat: int = 20) -> None:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        run()
-        samples.append(time.perf_counter() - started)
-    median = statistics.median(samples) * 1000
-    best = min(samples) * 1000
-    print(f"{label:<60} median {median:8.2f} ms   best {best:8.2f} ms   (n={repeat})")
-
-
-def setup() -> Path:
-    """Django on a throwaway SQLite database, migrated; returns its directory."""
-    workdir = Path(tempfile.mkdtemp(prefix="handover-bench-"))
-    # BENCH_DATABASE_URL: an empty scratch database of another kind (PostgreSQL), else SQLite.
-    os.environ["DATABASE_URL"] = os.environ.get(
-        "BENCH_DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}"
-    )
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "handover_portal.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    return workdir
+#: In the order they run: name → module (each has ``run(services, size)``).
+BENCHMARKS = {
+    "config": "bench.config_read",
+    "latency": "bench.relay_latency",
+    "throughput": "bench.throughput",
+    "open": "bench.open_conversations",
+    "expiry": "bench.expiry",
+    "admin": "bench.admin_pages",
+    "scaleout": "bench.scale_out",
+    "overview": "bench.dashboard",
+}
 
 
-def main() -> int:
-    workdir = setup()
-    from django.utils import timezone
-    from rest_framework.test import APIClient
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
-    from endpoints.handovers.expiry import handovers_expire
-    from endpoints.handovers.services import handover_event_record, reset_idle_clock
-    from endpoints.models import Handover
-    from handover_portal.celery import app
-    from tests.factories import GenesysSettingsFactory, HandoverFactory, TokenFactory, UserFactory
 
-    app.conf.broker_url = "memory://"
-    endpoints = [GenesysSettingsFactory().endpoint for _ in range(500)]
-    token = TokenFactory(user=UserFactory(is_superuser=True))
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    timed(
-        "GET /api/v1/endpoints/?page_size=500 (500 endpoints)",
-        lambda: client.get("/api/v1/endpoints/?page_size=500", HTTP_HOST="127.0.0.1"),
-    )
+def prepare(services: Services) -> None:
+    """The template database, migrated once; static files for the admin (DEBUG off)."""
+    services.create_template()
+    with BenchStack("template", services, database=services.template_url) as stack:
+        stack.run(commands.migrate())
+        stack.run(commands.collectstatic())
 
-    now = timezone.now()
-    open_handovers = []
-    for index in range(5000):
-        handover = HandoverFactory.build(
-            endpoint=endpoints[index % len(endpoints)], session_duration_minutes=60
-        )
-        reset_idle_clock(handover, now)
-        open_handovers.append(handover)
-    Handover.objects.bulk_create(open_handovers)
-    timed("expiry beat, 5000 open handovers, none due", handovers_expire)
 
-    handover = Handover.objects.first()
-    counter = iter(range(10**9))
-    timed(
-        "record one agent message event",
-        lambda: handover_event_record(
-            handover_id=handover.pk,
-            kind="agent_message",
-            data={"text": "hello"},
-            external_id=f"m{next(counter)}",
-            activity=True,
-        ),
-        repeat=200,
-    )
-    Handover.objects.filter(pk__in=[h.pk for h in open_handovers[:100]]).update(
-        expires_at=now - timedelta(minutes=1), warn_at=None
-    )
-    timed("expiry beat, 5000 open handovers, 100 due (first run ends them)", handovers_expire,
-          repeat=1)  # fmt: skip
-    from bench import dashboard
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run")
+    parser.add_argument("names", nargs="*", metavar="name", help=", ".join(BENCHMARKS))
+    names = parser.parse_args(argv).names or list(BENCHMARKS)
+    if unknown := set(names) - set(BENCHMARKS):
+        parser.error(f"unknown benchmark(s) {sorted(unknown)}: choose from {list(BENCHMARKS)}")
+    size = sizes.current()
+    signal.signal(signal.SIGTERM, _terminate)
+    workdir = Path(tempfile.mkdtemp(prefix="hp-bench-"))
+    services = Services.detect(workdir)
+    started = time.monotonic()
+    say(f"Handover Portal benchmarks, size {size.name}: {', '.join(names)}")
+    say(f"   {platform.node()}: {_cpus()} CPUs, Python {platform.python_version()}, "
+        f"{services.database_kind}, broker {services.broker_url}")  # fmt: skip
+    for text in services.notes:
+        note(text)
+    failed = []
+    try:
+        prepare(services)
+        for name in names:
+            began = time.monotonic()
+            try:
+                importlib.import_module(BENCHMARKS[name]).run(services, size)
+            except KeyboardInterrupt:
+                raise
+            except Exception as error:  # one benchmark failing does not stop the others
+                failed.append(name)
+                heading(f"{name} FAILED: {type(error).__name__}: {error}"[:2000])
+            say(f"   ({name}: {time.monotonic() - began:.0f} s)")
+    finally:
+        for stack in list(STACKS):
+            stack.stop()
+        services.drop_all()
+        services.flush()
+        if not failed:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            say(f"   logs kept in {workdir}/logs")
+    say(f"\nDone in {time.monotonic() - started:.0f} s" + (f"; failed: {failed}" if failed else ""))
+    return 1 if failed else 0
 
-    dashboard.run()
-    shutil.rmtree(workdir, ignore_errors=True)
-    return 0
+
+def _cpus() -> int:
+    return os.cpu_count() or 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
