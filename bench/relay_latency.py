@@ -1,0 +1,152 @@
+"""Relay latency, one message at a time, in both directions of a web chat handover:
+
+- user → Genesys: from the runtime API's 202 to the message's arrival at the sandbox (its
+  timestamp, millisecond resolution), against a direct POST of the same body to the
+  sandbox's guest API (its round trip);
+- Genesys agent → channel: from the sandbox's agent message (the control call) to the signed
+  callback's arrival at a local receiver, against a direct POST of the same body to the
+  same receiver.
+
+Stack: gunicorn (2 workers), one Celery worker (concurrency 2), one relay, the sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from datetime import datetime
+
+import requests
+
+from bench.api import Channel, wait_until
+from bench.receiver import CallbackReceiver
+from bench.services import Services
+from bench.sizes import Size
+from bench.stack import BenchStack
+from bench.stats import heading, ms, note, percentile, row
+
+
+def _iso_seconds(timestamp: str) -> float:
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
+
+
+def _figures(label: str, samples: list[float], floor: list[float]) -> None:
+    p = {pct: percentile(samples, pct) for pct in (50, 95, 99)}
+    f = {pct: percentile(floor, pct) for pct in (50, 95, 99)}
+    row(label, ms(p[50]), ms(p[95]), ms(p[99]), f"{p[50] / f[50]:.1f}×" if f[50] else "–")
+    row("  direct POST of the same body (floor)", ms(f[50]), ms(f[95]), ms(f[99]), "")
+    row("  added by the relay", ms(p[50] - f[50]), ms(p[95] - f[95]), ms(p[99] - f[99]),
+        "≤ 10 / – / 40 ms")  # fmt: skip
+
+
+def run(services: Services, size: Size) -> None:
+    heading("Relay latency (web chat; one message at a time)")
+    secret = secrets.token_urlsafe(24)
+    with BenchStack("latency", services) as stack, CallbackReceiver(secret) as receiver:
+        sandbox = stack.start_sandbox()
+        seeded = stack.seed(
+            "relay", "--webchat", "1", "--callback-url", receiver.url, "--secret", secret
+        )
+        url = stack.start_web()
+        stack.start_workers(1)
+        stack.start_relays(1)
+        channel = Channel(url, seeded["key"])
+        handover = channel.start(seeded["webchat"][0])["id"]
+        conversation = wait_until(
+            lambda: sandbox.conversations(), timeout=30, what="the Genesys conversation"
+        )[0]
+        cid, customer = conversation["id"], conversation["customer"]["id"]
+        sandbox.agent_join(cid, "Bench Agent")
+        wait_until(lambda: sandbox.state()["open_streams"] >= 1, timeout=30, what="the stream")
+        if not receiver.wait_for(1, timeout=30):
+            raise TimeoutError("the agent_joined callback did not arrive")
+        count = size.latency_messages
+        row("", "p50", "p95", "p99", "ratio / target")
+
+        # User → Genesys
+        sent_path = f"/api/v2/webchat/guest/conversations/{cid}/members/{customer}/messages"
+        accepted: dict[str, float] = {}
+        api_times = []
+        for n in range(count):
+            text = f"latency {n}"
+            before = sandbox.request_count(sent_path, method="POST")
+            started = time.perf_counter()
+            channel.send(handover, text, f"l{n}")
+            api_times.append(time.perf_counter() - started)
+            accepted[text] = time.time()
+            wait_until(
+                lambda b=before: sandbox.request_count(sent_path, method="POST") > b,
+                timeout=30, what=f"message {n} at the sandbox", every=0.003,
+            )  # fmt: skip
+        arrivals = {
+            m["body"]: _iso_seconds(m["timestamp"])
+            for m in sandbox.conversation(cid)["messages"]
+            if m["sender"]["id"] == customer
+        }
+        missing = [text for text in accepted if text not in arrivals]
+        user_latency = [arrivals[t] - accepted[t] for t in accepted if t in arrivals]
+        direct = _direct_guest_posts(sandbox, count)
+        _figures("user → Genesys (API 202 → at the sandbox)", user_latency, direct)
+        row("  the API's own answer (POST …/messages/)", ms(percentile(api_times, 50)),
+            ms(percentile(api_times, 95)), ms(percentile(api_times, 99)), "")  # fmt: skip
+        if missing:
+            note(f"{len(missing)} user messages never reached the sandbox")
+
+        # Genesys agent → the channel's callback
+        agent_latency = []
+        bodies = []
+        for n in range(count):
+            expected = len(receiver.arrivals) + 1
+            started = time.perf_counter()
+            sandbox.agent_send(cid, f"agent {n}")
+            if not receiver.wait_for(expected, timeout=30):
+                raise TimeoutError(f"agent message {n}'s callback did not arrive")
+            arrived, event = receiver.arrivals[expected - 1]
+            agent_latency.append(arrived - started)
+            bodies.append(event)
+        direct_callbacks = _direct_callbacks(receiver, secret, bodies)
+        _figures("agent → callback (sandbox → receiver)", agent_latency, direct_callbacks)
+        note(
+            f"{count:,} messages each way; sandbox timestamps have millisecond resolution; "
+            f"callbacks with a bad signature: {receiver.bad_signatures}"
+        )
+
+
+def _direct_guest_posts(sandbox, count: int) -> list[float]:  # noqa: ANN001
+    """The floor: the same body POSTed straight to the sandbox's guest API, as a guest."""
+    chat = sandbox.create_chat("Direct")
+    url = f"{sandbox.url}/api/v2/webchat/guest/conversations/{chat['id']}/members/"
+    url += f"{chat['member']['id']}/messages"
+    http = requests.Session()
+    http.headers["Authorization"] = f"Bearer {chat['jwt']}"
+    samples = []
+    for n in range(count):
+        started = time.perf_counter()
+        http.post(url, json={"body": f"latency {n}", "bodyType": "standard"}).raise_for_status()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def _direct_callbacks(receiver: CallbackReceiver, secret: str, bodies: list[dict]) -> list[float]:
+    """The floor: the same signed bodies POSTed straight to the receiver."""
+    import hashlib
+    import hmac
+
+    http = requests.Session()
+    samples = []
+    for body in bodies:
+        raw = json.dumps(body).encode()
+        timestamp = str(int(time.time()))
+        digest = hmac.new(secret.encode(), timestamp.encode() + b"." + raw, hashlib.sha256)
+        headers = {
+            "Content-Type": "application/json",
+            "X-Handover-Timestamp": timestamp,
+            "X-Handover-Signature": f"sha256={digest.hexdigest()}",
+        }
+        expected = len(receiver.arrivals) + 1
+        started = time.perf_counter()
+        http.post(receiver.url, data=raw, headers=headers).raise_for_status()
+        receiver.wait_for(expected, timeout=10)
+        samples.append(receiver.arrivals[expected - 1][0] - started)
+    return samples
