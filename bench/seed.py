@@ -232,6 +232,53 @@ def recipe_admin(args: argparse.Namespace) -> dict[str, Any]:
     return {"username": user.username, "password": password, "session": session.pk}
 
 
+def recipe_open(args: argparse.Namespace) -> dict[str, Any]:
+    """Open handovers for conversations the benchmark made at the sandbox itself
+    (``args.file``: ``{"endpoint", "kind": "webchat"|"om", "conversations": […]}``), as the
+    worker would have recorded them after starting each: the relay's load, without the
+    minutes ``size`` starts through the API would take."""
+    Endpoint = model("endpoints.Endpoint")
+    Handover = model("endpoints.Handover")
+    data = json.loads(open(args.file).read())  # noqa: PTH123, SIM115 (a file of ours)
+    endpoint = Endpoint.objects.get(public_id=data["endpoint"])
+    webchat = data["kind"] == "webchat"
+    conversations = data["conversations"]
+    ids = []
+    for offset in range(0, len(conversations), BATCH):
+        chunk = conversations[offset : offset + BATCH]
+        handovers = Handover.objects.bulk_create(
+            Handover(
+                endpoint=endpoint,
+                provider="genesys" if webchat else "genesys_om",
+                user_id=f"open-{offset + n}",
+                session_id=f"open-{data['kind']}-{offset + n}-{secrets.token_hex(4)}",
+                status="queued",
+                session_duration_minutes=600,
+            )
+            for n in range(len(chunk))
+        )
+        if webchat:
+            model("genesys.WebChatConversation").objects.bulk_create(
+                model("genesys.WebChatConversation")(
+                    handover=handover,
+                    conversation_id=c["conversation_id"],
+                    member_id=c["member_id"],
+                    jwt=c["jwt"],
+                    event_stream_uri=c["event_stream_uri"],
+                )
+                for handover, c in zip(handovers, chunk, strict=True)
+            )
+        else:
+            model("genesys.OpenMessagingConversation").objects.bulk_create(
+                model("genesys.OpenMessagingConversation")(
+                    handover=handover, from_id=c["from_id"], conversation_id=c["conversation_id"]
+                )
+                for handover, c in zip(handovers, chunk, strict=True)
+            )
+        ids.extend(str(h.public_id) for h in handovers)
+    return {"handovers": ids}
+
+
 def _analyze() -> None:
     """Fresh planner statistics after a bulk load (autovacuum would get there later)."""
     from django.db import connection as db
@@ -246,6 +293,7 @@ RECIPES = {
     "relay": recipe_relay,
     "expiry": recipe_expiry,
     "admin": recipe_admin,
+    "open": recipe_open,
 }
 
 
@@ -261,6 +309,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--due-percent", type=float, default=1.0)
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--transcript", type=int, default=2000)
+    parser.add_argument("--file", default="")
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     import django

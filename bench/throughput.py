@@ -1,0 +1,82 @@
+"""End-to-end throughput: ``size.handovers`` web chat handovers at once, ``size.messages``
+user messages in all, with 1 and then 2 Celery worker processes (concurrency 2 each):
+how fast the runtime API accepts them, how fast they reach the sandbox, and that each
+conversation holds exactly what was sent, in order (nothing lost, duplicated or reordered).
+Also SQL statements per API call and per worker task, and Genesys token requests.
+
+Stack: gunicorn (2 workers), the workers, one relay, the sandbox; one client process
+sending over 16 connections (each handover's messages one after the other).
+"""
+
+from __future__ import annotations
+
+import time
+
+from bench.api import wait_until
+from bench.services import Services
+from bench.sizes import Size
+from bench.stack import BenchStack
+from bench.stats import heading, ms, note, row
+from bench.traffic import guest_messages_at, p, send_messages, start_handovers, verify
+
+#: The longest one run may take to relay everything (then it reports what arrived).
+DRAIN_TIMEOUT = 420
+
+
+def run(services: Services, size: Size) -> None:
+    heading(
+        f"End-to-end throughput ({size.handovers} handovers, {size.messages:,} messages, "
+        "web chat)"
+    )
+    with BenchStack("throughput", services) as stack:
+        sandbox = stack.start_sandbox()
+        seeded = stack.seed("relay", "--webchat", "1")
+        url = stack.start_web()
+        stack.start_relays(1)
+        row("", "accepted/s", "relayed/s", "API p50", "API p99", "lost/dup/reord")
+        for workers in (1, 2):
+            stack.start_workers(workers - len(stack.workers))
+            measure(stack, sandbox, [url], seeded, size, f"{workers} worker process(es)")
+        tasks = stack.task_queries()
+        for name, counts in sorted(tasks.items()):
+            short = name.rpartition(".")[2]
+            row(f"  SQL per task: {short}", f"{len(counts):,} tasks",
+                f"{sum(counts) / len(counts):.1f} SQL", f"max {max(counts)}")  # fmt: skip
+        row("  token requests at Genesys (guest API: none)", str(sandbox.request_count("/oauth/token")))
+
+
+def measure(stack, sandbox, urls, seeded, size: Size, label: str) -> None:  # noqa: ANN001
+    """Start the handovers, send every message, wait until they are at the sandbox, verify."""
+    sandbox.reset()
+    started_at = time.monotonic()
+    handovers = start_handovers(urls, seeded["key"], seeded["webchat"][0], size.handovers)
+    wait_until(
+        lambda: len(sandbox.conversations()) >= size.handovers,
+        timeout=120, what="every Genesys conversation", every=0.25,
+    )  # fmt: skip
+    start_seconds = time.monotonic() - started_at
+    before = guest_messages_at(sandbox)
+    sent = send_messages(urls, seeded["key"], handovers, size.messages // size.handovers)
+    deadline = time.monotonic() + DRAIN_TIMEOUT
+    while guest_messages_at(sandbox) - before < sent.count and time.monotonic() < deadline:
+        time.sleep(0.25)
+    verdict = verify(sandbox, sent)
+    relayed = verdict.received / (verdict.last_arrival - sent.started) if verdict.received else 0
+    row(
+        label,
+        f"{sent.accept_rate:,.0f}/s",
+        f"{relayed:,.0f}/s",
+        ms(p(sent.latencies, 50)),
+        ms(p(sent.latencies, 99)),
+        f"{verdict.lost}/{verdict.duplicated}/{verdict.reordered}",
+    )
+    queries = sorted(sent.queries)
+    row(
+        f"  {size.handovers} starts: {size.handovers / start_seconds:,.0f}/s to the sandbox",
+        f"API {queries[0] if queries else '?'}–{queries[-1] if queries else '?'} SQL/msg",
+        "targets: ≥ 500/s accepted, ≥ 300/s relayed, 0/0/0",
+    )
+    if sent.statuses.keys() - {202}:
+        note(f"API answers: {dict(sent.statuses)}")
+    if verdict.received < sent.count:
+        note(f"only {verdict.received:,} of {sent.count:,} arrived within {DRAIN_TIMEOUT} s")
