@@ -65,11 +65,12 @@ def run(services: Services, size: Size) -> None:
         )
         url = stack.start_web()
         http = login(url, seeded["username"], seeded["password"])
+        session = f"/admin/endpoints/handover/{seeded['session']}/change/"
         pages = [
             ("admin index (the floor)", "/admin/"),
             ("handover sessions changelist", "/admin/endpoints/handover/"),
-            ("one session page (the transcript)", f"/admin/endpoints/handover/{seeded['session']}/change/"),
-        ]  # fmt: skip
+            ("one session page (the transcript)", session),
+        ]
         row("", "median", "worst", "SQL", "KiB", "ratio")
         floor = None
         for label, path in pages:
@@ -77,5 +78,5 @@ def run(services: Services, size: Size) -> None:
             median = statistics.median(samples)
             floor = floor or median
             row(label, f"{median * 1000:,.0f} ms", f"{max(samples) * 1000:,.0f} ms", queries,
-                f"{body / 1024:,.0f}", f"{median / floor:.1f}×")  # fmt: skip
+                f"{body / 1024:,.0f}", f"{median / floor:.1f}x")  # fmt: skip
         note(f"{REPEAT} sequential requests each, after one untimed")

@@ -20,7 +20,7 @@ CONCURRENCY = 4  # two per gunicorn worker: one is always queued behind the othe
 
 
 def _line(label: str, result: LoadResult, floor: LoadResult | None) -> None:
-    ratio = f"{result.per_second / floor.per_second:.2f}×" if floor else "(floor)"
+    ratio = f"{result.per_second / floor.per_second:.2f}x" if floor else "(floor)"
     errors = sum(n for status, n in result.statuses.items() if status >= 400)
     row(
         label,
@@ -41,21 +41,21 @@ def run(services: Services, size: Size) -> None:
         seeded = stack.seed("config", "--endpoints", "20")
         headers = {"Authorization": f"Token {seeded['token']}"}
         detail_id = seeded["endpoints"][0]
-        variants = [("CONN_MAX_AGE=0 (default)", {}), ("?conn_max_age=600", {"conn_max_age": "600"})]
+        variants = [
+            ("CONN_MAX_AGE=0 (default)", {}),
+            ("?conn_max_age=600", {"conn_max_age": "600"}),
+        ]
         for title, options in variants:
-            url = stack.start_web(
-                env={"DATABASE_URL": services.database_url("config", **options)}
-            )
+            url = stack.start_web(env={"DATABASE_URL": services.database_url("config", **options)})
             say(f"   -- {title}")
             row("", "requests/s", "p50", "p99", "per request", "ratio")
-            seconds, warmup = size.load_seconds, size.load_seconds / 5
 
-            def load(path: str, auth: bool = True) -> LoadResult:
+            def load(path: str, base: str = url, auth: bool = True) -> LoadResult:
                 return run_load(
-                    f"{url}{path}",
+                    f"{base}{path}",
                     headers=headers if auth else {},
-                    seconds=seconds,  # noqa: B023 (used at once)
-                    warmup=warmup,  # noqa: B023
+                    seconds=size.load_seconds,
+                    warmup=size.load_seconds / 5,
                     concurrency=CONCURRENCY,
                 )
 
@@ -67,7 +67,14 @@ def run(services: Services, size: Size) -> None:
             _line("bare DRF view, token auth (vs bare Django)", drf, bare)
             _line("endpoint detail (vs bare DRF)", detail, drf)
             _line("endpoint list of 20 (vs bare DRF)", listing, drf)
-            row("endpoint detail vs bare Django", "", "", "", "", f"{detail.per_second / bare.per_second:.2f}×")
+            row(
+                "endpoint detail vs bare Django",
+                "",
+                "",
+                "",
+                "",
+                f"{detail.per_second / bare.per_second:.2f}x",
+            )
             stack.others[-1].stop()
         note(
             "the load runs in the bench process on the same two cores (about 0.3 ms of CPU "
@@ -76,7 +83,7 @@ def run(services: Services, size: Size) -> None:
         availability(stack, sandbox, url_env={}, headers=headers, endpoint=detail_id, size=size)
 
 
-def availability(stack, sandbox, *, url_env, headers, endpoint, size: Size) -> None:  # noqa: ANN001
+def availability(stack, sandbox, *, url_env, headers, endpoint, size: Size) -> None:
     """Agent availability requested as fast as the API answers: Genesys must see one call
     per queue per cache window (``AGENT_AVAILABILITY_CACHE_SECONDS``, 10 s) and one token."""
     url = stack.start_web(env=url_env)

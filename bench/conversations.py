@@ -25,7 +25,10 @@ async def _web_chats(base: str, count: int, concurrency: int) -> list[dict[str, 
                 "routingTarget": {"targetType": "QUEUE", "targetAddress": SANDBOX["queue_name"]},
                 "memberInfo": {"displayName": f"Guest {n}"},
             }
-            async with limit, http.post(f"{base}/api/v2/webchat/guest/conversations", json=body) as r:
+            async with (
+                limit,
+                http.post(f"{base}/api/v2/webchat/guest/conversations", json=body) as r,
+            ):
                 r.raise_for_status()
                 chat = await r.json()
             return {

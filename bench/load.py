@@ -37,11 +37,11 @@ class LoadResult:
 
     @property
     def queries_per_request(self) -> str:
-        """``7`` when every request made the same number, else ``5–9``."""
+        """``7`` when every request made the same number, else ``5-9``."""
         if not self.queries:
             return "?"
         low, high = min(self.queries), max(self.queries)
-        return str(low) if low == high else f"{low}–{high}"
+        return str(low) if low == high else f"{low}-{high}"
 
 
 async def _load(

@@ -33,7 +33,7 @@ PROBE_SECONDS = 15.0
 def run(services: Services, size: Size) -> None:
     heading("Open conversations one relay process holds")
     for kind in ("webchat", "om"):
-        secret = secrets.token_urlsafe(24)
+        secret = secrets.token_hex(24)
         with BenchStack(f"open_{kind}", services) as stack, CallbackReceiver(secret) as receiver:
             measure(stack, receiver, secret, kind, size)
 
@@ -89,7 +89,7 @@ def measure(stack: BenchStack, receiver: CallbackReceiver, secret: str, kind: st
         if polls >= 1:
             note(
                 f"at {step:,}: the relay sent {polls:,.0f} GET/s to Genesys while idle: "
-                + ", ".join(f"{path} ×{n}" for path, n in shapes(sandbox))
+                + ", ".join(f"{path} x{n}" for path, n in shapes(sandbox))
             )
     note(
         f"{title}: relay RSS {baseline / 1024:,.0f} MiB with none open; target ≥ 5,000 held "
@@ -98,7 +98,7 @@ def measure(stack: BenchStack, receiver: CallbackReceiver, secret: str, kind: st
     )
 
 
-def shapes(sandbox) -> list[tuple[str, int]]:  # noqa: ANN001
+def shapes(sandbox) -> list[tuple[str, int]]:
     """The commonest GET paths of the request log, ids blanked."""
     import re
     from collections import Counter
@@ -111,7 +111,7 @@ def shapes(sandbox) -> list[tuple[str, int]]:  # noqa: ANN001
     return paths.most_common(3)
 
 
-def held_now(sandbox, kind: str) -> int | None:  # noqa: ANN001
+def held_now(sandbox, kind: str) -> int | None:
     """Web chat: event-stream sockets open at the sandbox. Open Messaging: topics the
     relay's notification channels subscribed (from the sandbox's request log)."""
     if kind == "webchat":
@@ -128,7 +128,7 @@ def held_now(sandbox, kind: str) -> int | None:  # noqa: ANN001
     return sum(len(ids) for ids in topics.values()) if topics else 0
 
 
-def settle(sandbox, kind: str, wanted: int) -> int | None:  # noqa: ANN001
+def settle(sandbox, kind: str, wanted: int) -> int | None:
     """Wait until what the relay holds stops growing (or reaches ``wanted``)."""
     deadline = time.monotonic() + SETTLE_TIMEOUT
     last, steady_since = -1, time.monotonic()
@@ -144,7 +144,7 @@ def settle(sandbox, kind: str, wanted: int) -> int | None:  # noqa: ANN001
     return last
 
 
-def probe(sandbox, receiver: CallbackReceiver, kind: str, sample: list[dict]) -> int:  # noqa: ANN001
+def probe(sandbox, receiver: CallbackReceiver, kind: str, sample: list[dict]) -> int:
     """Agents join ``sample``; how many joins reached the channel's callback in time."""
     before = len(receiver.arrivals)
     for conversation in sample:

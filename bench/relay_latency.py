@@ -34,15 +34,15 @@ def _iso_seconds(timestamp: str) -> float:
 def _figures(label: str, samples: list[float], floor: list[float]) -> None:
     p = {pct: percentile(samples, pct) for pct in (50, 95, 99)}
     f = {pct: percentile(floor, pct) for pct in (50, 95, 99)}
-    row(label, ms(p[50]), ms(p[95]), ms(p[99]), f"{p[50] / f[50]:.1f}×" if f[50] else "–")
+    row(label, ms(p[50]), ms(p[95]), ms(p[99]), f"{p[50] / f[50]:.1f}x" if f[50] else "-")
     row("  direct POST of the same body (floor)", ms(f[50]), ms(f[95]), ms(f[99]), "")
     row("  added by the relay", ms(p[50] - f[50]), ms(p[95] - f[95]), ms(p[99] - f[99]),
-        "≤ 10 / – / 40 ms")  # fmt: skip
+        "≤ 10 / - / 40 ms")  # fmt: skip
 
 
 def run(services: Services, size: Size) -> None:
     heading("Relay latency (web chat; one message at a time)")
-    secret = secrets.token_urlsafe(24)
+    secret = secrets.token_hex(24)
     with BenchStack("latency", services) as stack, CallbackReceiver(secret) as receiver:
         sandbox = stack.start_sandbox()
         seeded = stack.seed(
@@ -113,7 +113,7 @@ def run(services: Services, size: Size) -> None:
         )
 
 
-def _direct_guest_posts(sandbox, count: int) -> list[float]:  # noqa: ANN001
+def _direct_guest_posts(sandbox, count: int) -> list[float]:
     """The floor: the same body POSTed straight to the sandbox's guest API, as a guest."""
     chat = sandbox.create_chat("Direct")
     url = f"{sandbox.url}/api/v2/webchat/guest/conversations/{chat['id']}/members/"

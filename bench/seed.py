@@ -239,7 +239,7 @@ def recipe_open(args: argparse.Namespace) -> dict[str, Any]:
     minutes ``size`` starts through the API would take."""
     Endpoint = model("endpoints.Endpoint")
     Handover = model("endpoints.Handover")
-    data = json.loads(open(args.file).read())  # noqa: PTH123, SIM115 (a file of ours)
+    data = json.loads(open(args.file).read())  # noqa: SIM115 (a file of ours)
     endpoint = Endpoint.objects.get(public_id=data["endpoint"])
     webchat = data["kind"] == "webchat"
     conversations = data["conversations"]
@@ -279,6 +279,69 @@ def recipe_open(args: argparse.Namespace) -> dict[str, Any]:
     return {"handovers": ids}
 
 
+def recipe_overview(args: argparse.Namespace) -> dict[str, Any]:
+    """``args.rows`` handovers over 30 days across every status and end reason, agent
+    events for most (``bench/dashboard.py``), and a superuser to log in with."""
+    from django.utils import timezone
+
+    from tests.factories import EndpointFactory, UserFactory
+
+    Handover = model("endpoints.Handover")
+    HandoverEvent = model("endpoints.HandoverEvent")
+    reasons = ["agent_left", "user_ended", "staff_ended", "expired", "error"]
+    endpoints = [EndpointFactory(handover_provider="genesys") for _ in range(20)]
+    now = timezone.now()
+    rng = random.Random(42)  # noqa: S311 (test data)
+    for offset in range(0, args.rows, BATCH):
+        rows = []
+        for index in range(offset, min(offset + BATCH, args.rows)):
+            started = now - timedelta(seconds=rng.randrange(30 * 24 * 3600))
+            is_open = index % 50 == 0
+            answered = rng.random() < 0.7
+            joined = started + timedelta(seconds=rng.randrange(600))
+            reply = joined + timedelta(seconds=rng.randrange(120))
+            rows.append(
+                Handover(
+                    endpoint=endpoints[index % len(endpoints)],
+                    provider="genesys",
+                    user_id=f"u{index}",
+                    session_id=f"s{index}",
+                    status=rng.choice(["starting", "queued", "active"]) if is_open else "ended",
+                    session_duration_minutes=20,
+                    started_at=started,
+                    last_activity_at=started,
+                    ended_at=None if is_open else started + timedelta(minutes=rng.randrange(60)),
+                    end_reason="" if is_open else reasons[index % len(reasons)],
+                    first_agent_at=joined if answered else None,
+                    first_reply_at=reply if answered else None,
+                    last_event_seq=2 if answered else 0,
+                )
+            )
+        created = Handover.objects.bulk_create(rows)
+        events = []
+        for handover in created:
+            if handover.first_agent_at:
+                events.append(
+                    HandoverEvent(
+                        handover=handover, seq=1, kind="agent_joined",
+                        created_at=handover.first_agent_at,
+                    )
+                )  # fmt: skip
+                events.append(
+                    HandoverEvent(
+                        handover=handover, seq=2, kind="agent_message", data={"text": "Hi"},
+                        created_at=handover.first_reply_at,
+                    )
+                )  # fmt: skip
+        HandoverEvent.objects.bulk_create(events, batch_size=BATCH)
+    password = secrets.token_urlsafe(12)
+    user = UserFactory(username="bench-admin", is_staff=True, is_superuser=True)
+    user.set_password(password)
+    user.save()
+    _analyze()
+    return {"username": user.username, "password": password}
+
+
 def _analyze() -> None:
     """Fresh planner statistics after a bulk load (autovacuum would get there later)."""
     from django.db import connection as db
@@ -294,6 +357,7 @@ RECIPES = {
     "expiry": recipe_expiry,
     "admin": recipe_admin,
     "open": recipe_open,
+    "overview": recipe_overview,
 }
 
 

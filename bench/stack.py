@@ -134,7 +134,7 @@ class BenchStack(Stack):
 
     def run(self, command: Command, *, timeout: float = 600) -> str:
         """Run to completion; its standard output (its errors fail the benchmark)."""
-        done = subprocess.run(
+        done = subprocess.run(  # noqa: S603 (our own commands, bench/commands.py)
             command.args, cwd=self.root, env=self.env, capture_output=True, text=True,
             timeout=timeout, check=False,
         )  # fmt: skip

@@ -10,7 +10,7 @@ LINES: list[str] = []
 
 
 def percentile(values: Sequence[float], p: float) -> float:
-    """The nearest-rank percentile (``p`` in 0–100) of ``values``; NaN when empty."""
+    """The nearest-rank percentile (``p`` in 0-100) of ``values``; NaN when empty."""
     if not values:
         return math.nan
     ordered = sorted(values)
@@ -19,13 +19,13 @@ def percentile(values: Sequence[float], p: float) -> float:
 
 
 def ms(seconds: float) -> str:
-    return "–" if math.isnan(seconds) else f"{seconds * 1000:.1f} ms"
+    return "-" if math.isnan(seconds) else f"{seconds * 1000:.1f} ms"
 
 
 def ratio(value: float, floor: float) -> str:
     if not floor or math.isnan(value) or math.isnan(floor):
-        return "–"
-    return f"{value / floor:.2f}×"
+        return "-"
+    return f"{value / floor:.2f}x"
 
 
 def say(line: str = "") -> None:

@@ -1,8 +1,10 @@
-"""One expiry sweep, timed in a Django process of its own (``python -m bench.sweep``):
-the beat's task (by its name, ``bench/commands.py``) run here until no open handover is
-due, its SQL statements counted; before it, an untimed warm-up run that ends one due handover
-and takes the plans of the listing queries (PostgreSQL: ``EXPLAIN (ANALYZE, BUFFERS)``). Tasks the sweep publishes (disconnects, callbacks) go to an in-memory broker.
-Prints one JSON line.
+"""One expiry sweep, timed in a Django process of its own (``python -m bench.sweep``).
+
+The beat's task (by its name, ``bench/commands.py``) runs here until no open handover is
+due, its SQL statements counted. Before it, an untimed warm-up run ends one due handover
+and takes the plans of the listing queries (PostgreSQL: ``EXPLAIN (ANALYZE, BUFFERS)``).
+Tasks the sweep publishes (disconnects, callbacks) go to an in-memory broker. Prints one
+JSON line.
 """
 
 from __future__ import annotations

@@ -25,8 +25,7 @@ DRAIN_TIMEOUT = 420
 
 def run(services: Services, size: Size) -> None:
     heading(
-        f"End-to-end throughput ({size.handovers} handovers, {size.messages:,} messages, "
-        "web chat)"
+        f"End-to-end throughput ({size.handovers} handovers, {size.messages:,} messages, web chat)"
     )
     with BenchStack("throughput", services) as stack:
         sandbox = stack.start_sandbox()
@@ -42,10 +41,13 @@ def run(services: Services, size: Size) -> None:
             short = name.rpartition(".")[2]
             row(f"  SQL per task: {short}", f"{len(counts):,} tasks",
                 f"{sum(counts) / len(counts):.1f} SQL", f"max {max(counts)}")  # fmt: skip
-        row("  token requests at Genesys (guest API: none)", str(sandbox.request_count("/oauth/token")))
+        row(
+            "  token requests at Genesys (guest API: none)",
+            str(sandbox.request_count("/oauth/token")),
+        )
 
 
-def measure(stack, sandbox, urls, seeded, size: Size, label: str) -> None:  # noqa: ANN001
+def measure(stack, sandbox, urls, seeded, size: Size, label: str) -> None:
     """Start the handovers, send every message, wait until they are at the sandbox, verify."""
     sandbox.reset()
     started_at = time.monotonic()
@@ -73,7 +75,7 @@ def measure(stack, sandbox, urls, seeded, size: Size, label: str) -> None:  # no
     queries = sorted(sent.queries)
     row(
         f"  {size.handovers} starts: {size.handovers / start_seconds:,.0f}/s to the sandbox",
-        f"API {queries[0] if queries else '?'}–{queries[-1] if queries else '?'} SQL/msg",
+        f"API {queries[0] if queries else '?'}-{queries[-1] if queries else '?'} SQL/msg",
         "targets: ≥ 500/s accepted, ≥ 300/s relayed, 0/0/0",
     )
     if sent.statuses.keys() - {202}:
