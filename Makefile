@@ -36,9 +36,11 @@ test: $(VENV)/.installed $(DEV_ENV) browser
 faults: $(VENV)/.installed $(DEV_ENV)
 	$(APP) FAULTS_SIZE=full $(BIN)/pytest -m faults
 
-# Timings of the hot paths on a throwaway SQLite database (not part of make test).
+# The benchmarks (bench/README.md): the real processes on this machine's PostgreSQL and Redis
+# (else SQLite and the filesystem broker), each figure as a ratio to a floor measured in the
+# same run; about 20 minutes, BENCH_SIZE=small for a quick run. Not part of make test.
 bench: $(VENV)/.installed $(DEV_ENV)
-	$(APP) LOG_LEVEL=WARNING $(BIN)/python -m bench.run
+	$(APP) $(BIN)/python -m bench.run $(BENCH)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -67,6 +67,7 @@ def main(argv: list[str]) -> int:
     say(f"Handover Portal benchmarks, size {size.name}: {', '.join(names)}")
     say(f"   {platform.node()}: {_cpus()} CPUs, Python {platform.python_version()}, "
         f"{services.database_kind}, broker {services.broker_url}")  # fmt: skip
+    say(f"   load average before: {_load()} (other work on the machine skews every figure)")
     for text in services.notes:
         note(text)
     failed = []
@@ -91,8 +92,13 @@ def main(argv: list[str]) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
         else:
             say(f"   logs kept in {workdir}/logs")
-    say(f"\nDone in {time.monotonic() - started:.0f} s" + (f"; failed: {failed}" if failed else ""))
+    say(f"\nDone in {time.monotonic() - started:.0f} s, load average {_load()}"
+        + (f"; failed: {failed}" if failed else ""))  # fmt: skip
     return 1 if failed else 0
+
+
+def _load() -> str:
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 def _cpus() -> int:

@@ -1,16 +1,19 @@
 """The servers the benchmarks run on: this machine's PostgreSQL and Redis, or, when either
 does not answer, SQLite files and the filesystem broker (with a note in the output).
 
-Each benchmark gets a database of its own (``hp_bench_<name>``), copied from a template
-migrated once per run, and every one is dropped at the end. Redis is one database
+Each benchmark gets a database of its own (``hp_bench_<run>_<name>``), copied from a
+template migrated once per run, and every one is dropped at the end. Redis is one database
 (``BENCH_REDIS_URL``, ``redis://127.0.0.1:6379/5`` by default) for the broker and the
-cache, flushed before each benchmark and at the end.
+cache, every key under the run's prefix (``hp_bench_<run>``: Celery's ``global_keyprefix``
+and the cache's ``KEY_PREFIX``, ``bench/settings.py``), emptied before each benchmark and
+at the end: two runs at once, or another user of that Redis database, do not meet.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +24,11 @@ import redis
 
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
-PREFIX = "hp_bench_"
+#: This run's name in database names and Redis keys (``BENCH_RUN_ID`` to choose it).
+RUN_ID = os.environ.get("BENCH_RUN_ID") or secrets.token_hex(3)
+PREFIX = f"hp_bench_{RUN_ID}_"
 TEMPLATE = PREFIX + "template"
+KEY_PREFIX = f"hp_bench_{RUN_ID}"
 
 
 def _postgres_answers() -> bool:
@@ -131,9 +137,12 @@ class Services:
         return REDIS_URL if self.redis else "locmemcache://"
 
     def flush(self) -> None:
-        """Empty the broker and the cache (between benchmarks, and at the end)."""
+        """Empty this run's broker and cache (between benchmarks, and at the end)."""
         if self.redis:
-            redis.Redis.from_url(REDIS_URL).flushdb()
+            client = redis.Redis.from_url(REDIS_URL)
+            keys = list(client.scan_iter(match=f"{KEY_PREFIX}*", count=1000))
+            for start in range(0, len(keys), 1000):
+                client.delete(*keys[start : start + 1000])
         else:
             shutil.rmtree(self.broker_dir, ignore_errors=True)
             (self.broker_dir / "queue").mkdir(parents=True)

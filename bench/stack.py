@@ -20,7 +20,7 @@ import requests
 
 from bench import commands
 from bench.commands import Command
-from bench.services import Services
+from bench.services import KEY_PREFIX, Services
 from tests.processes import STACKS, Process, Stack
 from tests.sandbox import SandboxServer, free_port
 
@@ -58,6 +58,7 @@ class BenchStack(Stack):
             "CELERY_BROKER_URL": services.broker_url,
             "CACHE_URL": services.cache_url,
             "BENCH_BROKER_DIR": str(services.broker_dir),
+            "BENCH_KEY_PREFIX": KEY_PREFIX,
             "BENCH_STATS_DIR": str(self.stats_dir),
             "STATIC_ROOT": str(services.workdir / "static"),
         }
