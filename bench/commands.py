@@ -1,7 +1,7 @@
 """Every command line the benchmarks start, in this one module.
 
 The product's processes are driven as an operator runs them; when one is renamed or moved
-(``manage.py genesys_relay``, the sandbox's package), only this module changes. Each
+(``manage.py relay``, the sandbox's package), only this module changes. Each
 long-running command comes with the text its log shows once it is up.
 """
 
@@ -22,9 +22,7 @@ class Command:
 
 def sandbox(port: int) -> Command:
     """The Genesys Cloud sandbox (no database)."""
-    return Command(
-        [PYTHON, "manage.py", "genesys_sandbox", "--port", str(port)], "Genesys Cloud sandbox:"
-    )
+    return Command([PYTHON, "-m", "genesys_sandbox", "--port", str(port)], "Genesys Cloud sandbox:")
 
 
 def web(port: int, workers: int = 2) -> Command:
@@ -52,8 +50,8 @@ def worker(hostname: str, concurrency: int = 2) -> Command:
 
 
 def relay() -> Command:
-    """One relay replica (event streams and notification channels)."""
-    return Command([PYTHON, "manage.py", "genesys_relay"], "Genesys relay: holding event streams")
+    """One relay replica (event streams and notification channels of every provider)."""
+    return Command([PYTHON, "manage.py", "relay"], "Relay: running")
 
 
 def migrate() -> Command:

@@ -19,6 +19,7 @@ import signal
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 from types import FrameType
 
@@ -81,7 +82,9 @@ def main(argv: list[str]) -> int:
                 raise
             except Exception as error:  # one benchmark failing does not stop the others
                 failed.append(name)
+                where = traceback.extract_tb(error.__traceback__)[-1]
                 heading(f"{name} FAILED: {type(error).__name__}: {error}"[:2000])
+                note(f"raised at {where.filename}:{where.lineno}")
             say(f"   ({name}: {time.monotonic() - began:.0f} s)")
     finally:
         for stack in list(STACKS):

@@ -41,6 +41,9 @@ def run(services: Services, size: Size) -> None:
             short = name.rpartition(".")[2]
             row(f"  SQL per task: {short}", f"{len(counts):,} tasks",
                 f"{sum(counts) / len(counts):.1f} SQL", f"max {max(counts)}")  # fmt: skip
+        relayed = 2 * (size.messages + size.handovers)  # messages and starts, both runs
+        total = sum(sum(counts) for counts in tasks.values())
+        row("  worker SQL per relayed message (and start)", f"{total / relayed:.1f} SQL")
         row(
             "  token requests at Genesys (guest API: none)",
             str(sandbox.request_count("/oauth/token")),

@@ -9,10 +9,12 @@ At the sandbox every conversation's customer messages must be exactly those sent
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +23,20 @@ import aiohttp
 from bench.stats import percentile
 
 GUEST = "/api/v2/webchat/guest/conversations"
+#: Seconds one API call may take before the benchmark gives up (it then says so).
+REQUEST_TIMEOUT = 60
+
+
+@contextlib.asynccontextmanager
+async def _answer(request: Any, what: str) -> AsyncIterator[aiohttp.ClientResponse]:
+    """The response of ``request``; a timeout says which call did not answer."""
+    try:
+        async with request as response:
+            yield response
+    except TimeoutError:
+        raise RuntimeError(
+            f"the runtime API did not answer {what} in {REQUEST_TIMEOUT} s"
+        ) from None
 
 
 @dataclass
@@ -45,12 +61,15 @@ async def _start_all(urls: list[str], key: str, endpoint: str, count: int, concu
     connector = aiohttp.TCPConnector(limit=concurrency, force_close=True)
     headers = {"Authorization": f"Api-Key {key}"}
     web = itertools.cycle(urls)
-    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
+    async with aiohttp.ClientSession(
+        connector=connector, headers=headers, timeout=timeout
+    ) as session:
 
         async def start(n: int) -> str:
             body = {"user_id": f"user-{n}", "session_id": str(uuid.uuid4())}
             url = f"{next(web)}/api/v1/endpoints/{endpoint}/handovers/"
-            async with session.post(url, json=body) as response:
+            async with _answer(session.post(url, json=body), "a start") as response:
                 if response.status != 201:
                     raise RuntimeError(f"start answered {response.status}: {await response.text()}")
                 return (await response.json())["id"]
@@ -71,7 +90,7 @@ async def _send_all(
     sent = Sent(texts={h: [] for h in handovers})
     connector = aiohttp.TCPConnector(limit=concurrency, force_close=True)
     headers = {"Authorization": f"Api-Key {key}"}
-    timeout = aiohttp.ClientTimeout(total=60)
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
     async with aiohttp.ClientSession(
         connector=connector, headers=headers, timeout=timeout
     ) as session:
@@ -82,9 +101,8 @@ async def _send_all(
                 text = f"h{index:03} m{n:05}"
                 body = {"text": text, "client_message_id": f"{handover}:{n}"}
                 began = time.perf_counter()
-                async with session.post(
-                    f"{base}/api/v1/handovers/{handover}/messages/", json=body
-                ) as response:
+                post = session.post(f"{base}/api/v1/handovers/{handover}/messages/", json=body)
+                async with _answer(post, "a message") as response:
                     await response.read()
                 sent.latencies.append(time.perf_counter() - began)
                 sent.statuses[response.status] += 1
