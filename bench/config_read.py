@@ -10,13 +10,14 @@ from __future__ import annotations
 import math
 import time
 
-from bench.load import LoadResult, run_load
+from bench.load import LoadResult, merged, run_load
 from bench.services import Services
 from bench.sizes import Size
 from bench.stack import BenchStack
 from bench.stats import heading, ms, note, row, say
 
 CONCURRENCY = 4  # two per gunicorn worker: one is always queued behind the other
+ROUNDS = 5  # each figure's load time is split into rounds, interleaved with the others'
 
 
 def _line(label: str, result: LoadResult, floor: LoadResult | None) -> None:
@@ -50,19 +51,27 @@ def run(services: Services, size: Size) -> None:
             say(f"   -- {title}")
             row("", "requests/s", "p50", "p99", "per request", "ratio")
 
-            def load(path: str, base: str = url, auth: bool = True) -> LoadResult:
-                return run_load(
-                    f"{base}{path}",
-                    headers=headers if auth else {},
-                    seconds=size.load_seconds,
-                    warmup=size.load_seconds / 5,
-                    concurrency=CONCURRENCY,
-                )
-
-            bare = load("/bench/bare-django/", auth=False)
-            drf = load("/bench/bare-drf/")
-            detail = load(f"/api/v1/endpoints/{detail_id}/")
-            listing = load("/api/v1/endpoints/?page_size=20")
+            paths = {
+                "bare": ("/bench/bare-django/", {}),
+                "drf": ("/bench/bare-drf/", headers),
+                "detail": (f"/api/v1/endpoints/{detail_id}/", headers),
+                "list": ("/api/v1/endpoints/?page_size=20", headers),
+            }
+            for path, auth in paths.values():  # warm-up
+                run_load(f"{url}{path}", headers=auth, seconds=size.load_seconds / 5)
+            # Interleaved rounds: a change in the machine's other load hits every figure alike.
+            rounds: dict[str, list[LoadResult]] = {name: [] for name in paths}
+            for _ in range(ROUNDS):
+                for name, (path, auth) in paths.items():
+                    rounds[name].append(
+                        run_load(
+                            f"{url}{path}",
+                            headers=auth,
+                            seconds=size.load_seconds / ROUNDS,
+                            concurrency=CONCURRENCY,
+                        )
+                    )
+            bare, drf, detail, listing = (merged(rounds[name]) for name in paths)
             _line("bare Django JSON view", bare, None)
             _line("bare DRF view, token auth (vs bare Django)", drf, bare)
             _line("endpoint detail (vs bare DRF)", detail, drf)

@@ -78,6 +78,16 @@ async def _load(
     return result
 
 
+def merged(results: list[LoadResult]) -> LoadResult:
+    """Several loads of the same URL as one (their times and requests added up)."""
+    total = LoadResult(sum(r.seconds for r in results))
+    for result in results:
+        total.latencies += result.latencies
+        total.statuses.update(result.statuses)
+        total.queries.update(result.queries)
+    return total
+
+
 def run_load(
     url: str | Callable[[int], str],
     *,

@@ -12,10 +12,14 @@ Stack: gunicorn (2 workers), one Celery worker (concurrency 2), one relay, the s
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import secrets
 import time
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import requests
 
@@ -68,6 +72,8 @@ def run(services: Services, size: Size) -> None:
         sent_path = f"/api/v2/webchat/guest/conversations/{cid}/members/{customer}/messages"
         accepted: dict[str, float] = {}
         api_times = []
+        direct_post = _direct_guest_post(sandbox)
+        direct = []
         for n in range(count):
             text = f"latency {n}"
             before = sandbox.request_count(sent_path, method="POST")
@@ -79,6 +85,7 @@ def run(services: Services, size: Size) -> None:
                 lambda b=before: sandbox.request_count(sent_path, method="POST") > b,
                 timeout=30, what=f"message {n} at the sandbox", every=0.003,
             )  # fmt: skip
+            direct.append(direct_post(f"latency {n}"))  # the floor, interleaved
         arrivals = {
             m["body"]: _iso_seconds(m["timestamp"])
             for m in sandbox.conversation(cid)["messages"]
@@ -86,7 +93,6 @@ def run(services: Services, size: Size) -> None:
         }
         missing = [text for text in accepted if text not in arrivals]
         user_latency = [arrivals[t] - accepted[t] for t in accepted if t in arrivals]
-        direct = _direct_guest_posts(sandbox, count)
         _figures("user → Genesys (API 202 → at the sandbox)", user_latency, direct)
         row("  the API's own answer (POST …/messages/)", ms(percentile(api_times, 50)),
             ms(percentile(api_times, 95)), ms(percentile(api_times, 99)), "")  # fmt: skip
@@ -95,7 +101,8 @@ def run(services: Services, size: Size) -> None:
 
         # Genesys agent → the channel's callback
         agent_latency = []
-        bodies = []
+        direct_callbacks = []
+        direct_callback = _direct_callback(receiver, secret)
         for n in range(count):
             expected = len(receiver.arrivals) + 1
             started = time.perf_counter()
@@ -104,8 +111,7 @@ def run(services: Services, size: Size) -> None:
                 raise TimeoutError(f"agent message {n}'s callback did not arrive")
             arrived, event = receiver.arrivals[expected - 1]
             agent_latency.append(arrived - started)
-            bodies.append(event)
-        direct_callbacks = _direct_callbacks(receiver, secret, bodies)
+            direct_callbacks.append(direct_callback(event))  # the floor, interleaved
         _figures("agent → callback (sandbox → receiver)", agent_latency, direct_callbacks)
         note(
             f"{count:,} messages each way; sandbox timestamps have millisecond resolution; "
@@ -113,29 +119,29 @@ def run(services: Services, size: Size) -> None:
         )
 
 
-def _direct_guest_posts(sandbox, count: int) -> list[float]:
-    """The floor: the same body POSTed straight to the sandbox's guest API, as a guest."""
+def _direct_guest_post(sandbox: Any) -> Callable[[str], float]:
+    """The floor: the same body POSTed straight to the sandbox's guest API, as a guest of
+    a chat of its own; returns the round trip."""
     chat = sandbox.create_chat("Direct")
     url = f"{sandbox.url}/api/v2/webchat/guest/conversations/{chat['id']}/members/"
     url += f"{chat['member']['id']}/messages"
     http = requests.Session()
     http.headers["Authorization"] = f"Bearer {chat['jwt']}"
-    samples = []
-    for n in range(count):
+
+    def post(text: str) -> float:
         started = time.perf_counter()
-        http.post(url, json={"body": f"latency {n}", "bodyType": "standard"}).raise_for_status()
-        samples.append(time.perf_counter() - started)
-    return samples
+        http.post(url, json={"body": text, "bodyType": "standard"}).raise_for_status()
+        return time.perf_counter() - started
+
+    return post
 
 
-def _direct_callbacks(receiver: CallbackReceiver, secret: str, bodies: list[dict]) -> list[float]:
-    """The floor: the same signed bodies POSTed straight to the receiver."""
-    import hashlib
-    import hmac
-
+def _direct_callback(receiver: CallbackReceiver, secret: str) -> Callable[[dict], float]:
+    """The floor: the same body, signed, POSTed straight to the receiver (its arrival is
+    the receiver's record of it, as for the relayed callbacks)."""
     http = requests.Session()
-    samples = []
-    for body in bodies:
+
+    def post(body: dict) -> float:
         raw = json.dumps(body).encode()
         timestamp = str(int(time.time()))
         digest = hmac.new(secret.encode(), timestamp.encode() + b"." + raw, hashlib.sha256)
@@ -148,5 +154,6 @@ def _direct_callbacks(receiver: CallbackReceiver, secret: str, bodies: list[dict
         started = time.perf_counter()
         http.post(receiver.url, data=raw, headers=headers).raise_for_status()
         receiver.wait_for(expected, timeout=10)
-        samples.append(receiver.arrivals[expected - 1][0] - started)
-    return samples
+        return receiver.arrivals[expected - 1][0] - started
+
+    return post
