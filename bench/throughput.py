@@ -5,7 +5,7 @@ conversation holds exactly what was sent, in order (nothing lost, duplicated or 
 Also SQL statements per API call and per worker task, and Genesys token requests.
 
 Stack: gunicorn (2 workers), the workers, one relay, the sandbox; one client process
-sending over 16 connections (each handover's messages one after the other).
+sending over 8 connections (each handover's messages one after the other, the handovers in turn).
 """
 
 from __future__ import annotations

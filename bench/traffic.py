@@ -2,7 +2,7 @@
 shared by the throughput and scale-out benchmarks.
 
 Each handover's messages are sent one after the other (a user does not send the next
-before the previous was accepted), all handovers at once over ``concurrency`` connections.
+before the previous was accepted), all handovers in turn over ``concurrency`` connections.
 At the sandbox every conversation's customer messages must be exactly those sent, in order.
 """
 
@@ -87,22 +87,34 @@ def start_handovers(
 async def _send_all(
     urls: list[str], key: str, handovers: list[str], per_handover: int, concurrency: int
 ) -> Sent:
+    """``concurrency`` clients take the handovers in turn from one queue: a handover is back
+    in the queue once its message was answered, so each sends in order, all get their
+    turn, and no request waits in the client for a connection (what is timed is the API)."""
     sent = Sent(texts={h: [] for h in handovers})
     connector = aiohttp.TCPConnector(limit=concurrency, force_close=True)
     headers = {"Authorization": f"Api-Key {key}"}
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
+    ready: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
+    for index in range(len(handovers)):
+        ready.put_nowait((index, 0))
+    left = len(handovers)
     async with aiohttp.ClientSession(
         connector=connector, headers=headers, timeout=timeout
     ) as session:
 
-        async def user(index: int, handover: str) -> None:
-            base = urls[index % len(urls)]
-            for n in range(per_handover):
+        async def client() -> None:
+            nonlocal left
+            while left:
+                try:
+                    index, n = await asyncio.wait_for(ready.get(), timeout=1)
+                except TimeoutError:
+                    continue
+                handover = handovers[index]
                 text = f"h{index:03} m{n:05}"
                 body = {"text": text, "client_message_id": f"{handover}:{n}"}
+                url = f"{urls[index % len(urls)]}/api/v1/handovers/{handover}/messages/"
                 began = time.perf_counter()
-                post = session.post(f"{base}/api/v1/handovers/{handover}/messages/", json=body)
-                async with _answer(post, "a message") as response:
+                async with _answer(session.post(url, json=body), "a message") as response:
                     await response.read()
                 sent.latencies.append(time.perf_counter() - began)
                 sent.statuses[response.status] += 1
@@ -110,15 +122,19 @@ async def _send_all(
                     sent.queries[int(response.headers["X-Bench-Queries"])] += 1
                 if response.status == 202:
                     sent.texts[handover].append(text)
+                if n + 1 < per_handover:
+                    ready.put_nowait((index, n + 1))
+                else:
+                    left -= 1
 
         sent.started = time.time()
-        await asyncio.gather(*(user(i, h) for i, h in enumerate(handovers)))
+        await asyncio.gather(*(client() for _ in range(concurrency)))
         sent.accepted = time.time()
     return sent
 
 
 def send_messages(
-    urls: list[str], key: str, handovers: list[str], per_handover: int, concurrency: int = 16
+    urls: list[str], key: str, handovers: list[str], per_handover: int, concurrency: int = 8
 ) -> Sent:
     return asyncio.run(_send_all(urls, key, handovers, per_handover, concurrency))
 
