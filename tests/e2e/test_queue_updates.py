@@ -13,8 +13,9 @@ from endpoints.handovers import tasks
 from endpoints.handovers.services import handover_start
 from endpoints.models import EventKind, Handover, HandoverEvent, HandoverStatus
 from tests.conftest import CLIENT_ID
-from tests.e2e.conftest import Stack, wait_for
+from tests.e2e.conftest import wait_for
 from tests.factories import CLIENT_SECRET, GenesysSettingsFactory, OAuth2ConnectionFactory
+from tests.processes import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
