@@ -392,6 +392,11 @@ class ConversationStream:
         member = await self._member(http, sender_id)
         if member.role != AGENT:
             return
+        if sender_id not in self._announced:
+            # An agent who writes has joined: one who joined after the catch-up's member
+            # read shows in the history before their member-change frame arrives.
+            await self._deliver(AgentJoined(sender_id, member.name))
+            self._announced[sender_id] = CONNECTED
         at = parse_timestamp(body.get("timestamp")) or datetime.now(UTC)
         text = body.get("body") if isinstance(body.get("body"), str) else ""
         await self._deliver(AgentMessage(message_id, sender_id, member.name, text, at))

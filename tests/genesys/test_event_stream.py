@@ -330,6 +330,44 @@ def test_a_stream_started_late_catches_up(genesys):
     assert [m.message_id for m in events.of(AgentMessage)] == [second]
 
 
+def test_an_agent_who_joins_between_the_member_read_and_the_history_joins_first(
+    genesys, monkeypatch
+):
+    """The catch-up reads the members, then the history: an agent who joins and writes in
+    between shows in the history only; their message must not reach the channel before
+    their join (it did, the join following from the socket's member-change frame)."""
+    session = create(genesys)
+    cid = session.conversation_id
+    real_fetch_members = event_stream.guest.fetch_members
+    reads = 0
+
+    async def members_then_an_agent_arrives(*args: Any, **kwargs: Any) -> Any:
+        nonlocal reads
+        members = await real_fetch_members(*args, **kwargs)
+        reads += 1
+        if reads == 1:
+            await act(genesys.agent_join, cid, "Alex Agent")
+            await act(genesys.agent_send, cid, "Hi, I am here")
+        return members
+
+    monkeypatch.setattr(event_stream.guest, "fetch_members", members_then_an_agent_arrives)
+
+    async def scenario() -> Recorder:
+        events = Recorder()
+        stream = ConversationStream(REGION, session, events, **FAST)
+        task = start(stream)
+        await until(lambda: events.of(AgentJoined) and events.texts(), "the join and message")
+        await asyncio.sleep(0.3)  # the socket's member-change frame, read after the catch-up
+        stream.stop()
+        await asyncio.wait_for(task, TIMEOUT)
+        return events
+
+    events = run(scenario())
+
+    assert [type(event) for event in events.events] == [AgentJoined, AgentMessage]
+    assert events.events[0].name == "Alex Agent"
+
+
 def test_a_failing_handler_gets_the_message_again(genesys):
     session = create(genesys)
     cid = session.conversation_id
