@@ -312,8 +312,9 @@ async def agent_send(
     message = OmMessage(new_id(), agent.id, "Outbound", text, content=content or None)
     message.provider_message_id = message.id
     message.originating_entity = "Human"
-    conversation.messages.append(message)
     structured = any(item.get("contentType") in STRUCTURED for item in content or [])
+    message.type = "Structured" if structured else "Text"
+    conversation.messages.append(message)
     payload: dict[str, Any] = {
         "id": message.id,
         "channel": _outbound_channel(conversation, agent, message.id),
@@ -507,6 +508,91 @@ async def inbound_message(request: web.Request) -> web.Response:
     )
 
 
+#: ``ContentButtonResponse.type``: what the user pressed.
+BUTTON_RESPONSE_TYPES = ("Button", "QuickReply", "DatePicker")
+
+
+def _button_response(data: dict[str, Any]) -> dict[str, Any]:
+    """``buttonResponse`` (``ContentButtonResponse``): ``type``, ``text``, ``payload``."""
+    button = data.get("buttonResponse")
+    if not isinstance(button, dict):
+        raise ApiError(400, message="buttonResponse is required.")
+    if button.get("type") not in BUTTON_RESPONSE_TYPES:
+        raise ApiError(
+            400, message=f"buttonResponse.type must be one of {', '.join(BUTTON_RESPONSE_TYPES)}."
+        )
+    for name in ("text", "payload"):
+        if not isinstance(button.get(name), str) or not button[name]:
+            raise ApiError(400, message=f"buttonResponse.{name} is required.")
+    return {name: button[name] for name in ("type", "text", "payload")}
+
+
+async def inbound_structured_response(request: web.Request) -> web.Response:
+    """``POST …/inbound/open/structured/response`` (``OpenInboundStructuredResponseMessage``):
+    the user answers an agent's quick reply (or button), within the user's open conversation
+    (the SDK: "this will be a part of an existing conversation"). Stored as a ``Structured``
+    inbound message whose ``content`` is one ``ButtonResponse``; answers
+    ``OpenStructuredResponseNormalizedMessage``."""
+    authorize(request, PERMISSION_CREATE)
+    integration = _integration(request.app, request.match_info["integration_id"])
+    data = await read_json_object(request)
+    channel = _parse_channel(data, message_id_required=True)
+    button = _button_response(data)
+    originating = data.get("originatingMessageId")
+    if originating is not None and not isinstance(originating, str):
+        raise ApiError(400, message="originatingMessageId must be a string.")
+    world = request.app[OPEN_MESSAGING]
+    sender = channel["from"]
+    existing = (
+        world.find_inbound(integration.id, sender["id"], channel["messageId"])
+        if world.dedupe
+        else None
+    )
+    if existing is not None:
+        return web.json_response(_structured_response(*existing))
+    conversation = world.open_conversation(integration.id, sender["id"])
+    if conversation is None:
+        raise ApiError(400, "bad.request", "The user has no open conversation to respond in.")
+    if originating:
+        answered = conversation.message(originating)
+        if answered is None or answered.direction != "Outbound":
+            raise ApiError(400, "bad.request", "originatingMessageId names no agent message.")
+    content = [{"contentType": "ButtonResponse", "buttonResponse": button}]
+    message = OmMessage(
+        new_id(),
+        conversation.customer.id,
+        "Inbound",
+        "",
+        provider_message_id=channel["messageId"],
+        time=channel["time"],
+        content=content,
+        custom_attributes=channel["customAttributes"] or None,
+        type="Structured",
+        originating_message_id=originating or None,
+    )
+    conversation.custom_attributes.update(channel["customAttributes"])
+    conversation.messages.append(message)
+    return web.json_response(_structured_response(conversation, message))
+
+
+def _structured_response(conversation: OmConversation, message: OmMessage) -> dict[str, Any]:
+    """``OpenStructuredResponseNormalizedMessage`` (no ``conversationId``: the endpoint takes
+    no ``prefetchConversationId``)."""
+    return {
+        "id": message.id,
+        "channel": _channel_json(
+            conversation.integration_id,
+            conversation.integration_id,
+            conversation.customer_from,
+            message.time,
+            message.provider_message_id,
+        ),
+        "type": "Structured",
+        "direction": "Inbound",
+        "content": message.content,
+    }
+
+
 async def inbound_event(request: web.Request) -> web.Response:
     authorize(request, PERMISSION_CREATE)
     integration = _integration(request.app, request.match_info["integration_id"])
@@ -622,6 +708,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post(INBOUND_PREFIX + "/message", inbound_message)
     r.add_post(INBOUND_PREFIX + "/event", inbound_event)
     r.add_post(INBOUND_PREFIX + "/receipt", inbound_receipt)
+    r.add_post(INBOUND_PREFIX + "/structured/response", inbound_structured_response)
     r.add_get("/api/v2/conversations/messages/{conversation_id}", get_message_conversation)
     r.add_get(
         "/api/v2/conversations/messages/{conversation_id}/messages/{message_id}",

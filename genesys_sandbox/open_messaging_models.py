@@ -183,6 +183,10 @@ class OmMessage:
     metadata: dict[str, Any] | None = None
     custom_attributes: dict[str, str] | None = None
     originating_entity: str | None = None  # outbound: "Human" (an agent) or "Bot"
+    #: ``Text``, or ``Structured``: an agent's quick replies or cards, a user's button response.
+    type: str = "Text"
+    #: A button response: the id of the agent's structured message it answers.
+    originating_message_id: str | None = None
     #: Receipts the integration sent for an outbound message: {status, reasons, at}.
     receipts: list[dict[str, Any]] = field(default_factory=list)
 
@@ -205,8 +209,9 @@ class OmMessage:
                         "time": self.time,
                     }
                 ),
-                "type": "Text",
-                "text": self.text,
+                "type": self.type,
+                # A button response has no text of its own: its text is the button's.
+                "text": self.text if self.type == "Text" else (self.text or None),
                 "content": self.content,
                 "direction": self.direction,
                 "originatingEntity": None if inbound else "Human",
@@ -243,6 +248,7 @@ class OmMessage:
                 "id": self.id,
                 "participant_id": self.participant_id,
                 "direction": self.direction,
+                "type": self.type,
                 "text": self.text,
                 "message_id": self.provider_message_id,
                 "time": self.time,
@@ -250,6 +256,7 @@ class OmMessage:
                 "metadata": self.metadata,
                 "custom_attributes": self.custom_attributes,
                 "originating_entity": self.originating_entity,
+                "originating_message_id": self.originating_message_id,
                 "receipts": self.receipts or None,
             }
         )

@@ -157,6 +157,11 @@ def with_content(text: str, data: dict[str, Any]) -> str:
     replies = [reply.get("text", "") for reply in data.get("quick_replies") or []]
     if replies:
         lines.append(str(_("Quick replies: %(replies)s")) % {"replies": " | ".join(replies)})
+    answer = data.get("quick_reply")
+    if isinstance(answer, dict):
+        lines = [str(_("Quick reply answer: %(text)s (payload %(payload)s)")) % {
+            "text": answer.get("text", ""), "payload": answer.get("payload", "")
+        }]  # fmt: skip
     for card in data.get("cards") or []:
         links = [action.get("url") for action in card.get("actions") or [] if action.get("url")]
         parts = [card.get("title"), card.get("description"), card.get("url"), *links]

@@ -172,9 +172,11 @@ def handover_message_add(
     text: str,
     client_message_id: str = "",
     attachments: list[dict[str, Any]] | None = None,
+    quick_reply: dict[str, Any] | None = None,
 ) -> tuple[OutboundMessage, bool]:
-    """Queue a user message (its text, its attachments by URL) for the agent;
-    ``(message, created)``. Idempotent per client id."""
+    """Queue a user message (its text, its attachments by URL, or the answer to a quick
+    reply: ``text``, ``payload``, the offering event's ``in_reply_to`` and its
+    ``provider_message_id``) for the agent; ``(message, created)``. Idempotent per client id."""
     with transaction.atomic():
         locked = lock_handover(handover.pk)
         if client_message_id:
@@ -187,12 +189,23 @@ def handover_message_add(
             handover=locked,
             text=text,
             client_message_id=client_message_id,
-            data={"attachments": attachments} if attachments else {},
+            data=_message_data(attachments, quick_reply),
         )
         reset_idle_clock(locked, timezone.now())
         locked.save(update_fields=["last_activity_at", "expires_at", "warn_at"])
         enqueue_after_commit(OUTBOX_SEND, locked.pk)
     return message, True
+
+
+def _message_data(
+    attachments: list[dict[str, Any]] | None, quick_reply: dict[str, Any] | None
+) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if attachments:
+        data["attachments"] = attachments
+    if quick_reply:
+        data["quick_reply"] = quick_reply
+    return data
 
 
 def handover_typing(*, handover: Handover) -> None:

@@ -120,6 +120,52 @@ def send_inbound_message(
     )
 
 
+#: ``ContentButtonResponse.type`` of an answer to a quick reply.
+QUICK_REPLY = "QuickReply"
+
+
+def send_structured_response(
+    client: GenesysClient,
+    integration_id: str,
+    *,
+    sender: dict[str, Any],
+    message_id: str,
+    text: str,
+    payload: str,
+    originating_message_id: str = "",
+    custom_attributes: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """``POST …/inbound/open/structured/response``: the user answers an agent's quick reply.
+
+    Body ``OpenInboundStructuredResponseMessage`` {``channel`` (as for a message),
+    ``buttonResponse`` (``ContentButtonResponse``: ``type`` ``QuickReply``, ``text``,
+    ``payload``), ``originatingMessageId``: Genesys's id of the agent message offering it};
+    Genesys records a ``Structured`` inbound message with one ``ButtonResponse`` content and
+    answers ``OpenStructuredResponseNormalizedMessage`` (``id``; no ``conversationId``: the
+    answer belongs to the user's existing conversation). Not retried here, as for messages.
+    """
+    channel: dict[str, Any] = {"from": sender, "time": _now(), "messageId": message_id}
+    if custom_attributes:
+        channel["metadata"] = {"customAttributes": dict(custom_attributes)}
+    body: dict[str, Any] = {
+        "channel": channel,
+        "buttonResponse": {"type": QUICK_REPLY, "text": text, "payload": payload},
+    }
+    if originating_message_id:
+        body["originatingMessageId"] = originating_message_id
+    return (
+        client.request(
+            "POST",
+            _inbound_path(integration_id, "structured/response"),
+            what="the Open Messaging quick reply answer",
+            permission=MESSAGE_RECEIVE,
+            json=body,
+            idempotent=False,
+        )
+        or {}
+    )
+
+
 def send_inbound_typing(
     client: GenesysClient, integration_id: str, *, sender: dict[str, Any]
 ) -> None:
@@ -214,10 +260,15 @@ def get_conversation_message(
 
 
 def message_text(data: dict[str, Any]) -> str | None:
-    """A ``MessageData``'s text: ``normalizedMessage.text`` (older API versions: ``textBody``)."""
+    """A ``MessageData``'s text: ``normalizedMessage.text`` (older API versions: ``textBody``),
+    or for a button response without one, the pressed button's ``buttonResponse.text``."""
     normalized = data.get("normalizedMessage")
     if isinstance(normalized, dict) and isinstance(normalized.get("text"), str):
         return normalized["text"]
+    for item in (normalized.get("content") if isinstance(normalized, dict) else None) or []:
+        button = item.get("buttonResponse") if isinstance(item, dict) else None
+        if isinstance(button, dict) and isinstance(button.get("text"), str):
+            return button["text"]
     text = data.get("textBody")
     return text if isinstance(text, str) else None
 

@@ -133,9 +133,25 @@ class OpenMessagingTransport(HandoverTransport):
     def send(self, handover: Handover, message: OutboundMessage) -> str:
         om_settings = _settings(handover)
         conversation = _conversation(handover)
+        quick_reply = (message.data or {}).get("quick_reply")
         try:
+            client = open_messaging.client_for(om_settings)
+            if quick_reply and conversation.conversation_id:
+                # An answer to an agent's quick reply: a Structured button response in the
+                # user's conversation (before there is one, it can only go as text).
+                answer = open_messaging.send_structured_response(
+                    client,
+                    str(om_settings.integration_id),
+                    sender=sender_of(om_settings, conversation),
+                    message_id=message_id_of(handover, message),
+                    text=message.text,
+                    payload=str(quick_reply.get("payload") or message.text),
+                    originating_message_id=str(quick_reply.get("provider_message_id") or ""),
+                    custom_attributes=custom_attributes(om_settings, handover),
+                )
+                return str(answer.get("id") or message_id_of(handover, message))
             answer = open_messaging.send_inbound_message(
-                open_messaging.client_for(om_settings),
+                client,
                 str(om_settings.integration_id),
                 sender=sender_of(om_settings, conversation),
                 message_id=message_id_of(handover, message),

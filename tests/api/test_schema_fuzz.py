@@ -203,19 +203,26 @@ def filter_body(ctx: Any, body: Any) -> bool:
 
 
 def a_message_its_provider_takes(case: Any) -> None:
-    """A message's attachments dropped (and its text, then, made non-empty).
+    """A message's attachments and quick reply answer dropped (and its text, then, made
+    non-empty).
 
-    Which MIME types (if any) a message may carry depends on the handover's provider, and a
-    message needs a text or attachments: rules OpenAPI 3.0 cannot state for a schema shared
-    by every handover. The schema says them in words; ``tests/api/test_handovers.py`` checks
-    the 400s.
+    Which MIME types (if any) a message may carry depends on the handover's provider, a
+    message needs a text or attachments, and a quick reply answer must be one of the options
+    the handover's events offered, alone: rules OpenAPI 3.0 cannot state for a schema shared
+    by every handover. The schema says them in words; ``tests/api/test_handovers.py`` and
+    ``tests/api/test_quick_reply_answers.py`` check the 400s.
     """
     generation = getattr(getattr(case, "_meta", None), "generation", None)
     if getattr(getattr(generation, "mode", None), "value", "positive") != "positive":
         return  # a request meant to be refused stays as generated
     body = case.body
+    if case.path.endswith("/messages/") and not isinstance(body, dict):
+        # No body at all (the request body is optional: every field is) is no message.
+        case.body, case.media_type = {"text": "x"}, "application/json"
+        return
     if case.path.endswith("/messages/") and isinstance(body, dict):
         body.pop("attachments", None)
+        body.pop("quick_reply", None)
         if not (isinstance(body.get("text"), str) and body["text"]):
             body["text"] = "x"
 

@@ -486,3 +486,49 @@ def test_attachments_both_ways_and_a_quick_reply_reach_the_other_side(
 
     [content] = wait_for(sent_content, what="the user's attachment at Genesys", stack=e2e)
     assert content[0]["attachment"]["url"] == "https://files.example.com/r.pdf"
+
+
+def test_the_user_answers_a_quick_reply_as_a_button_response(e2e, sandbox, om_settings, channel):
+    from rest_framework.test import APIClient
+
+    from tests.factories import TokenFactory, UserFactory
+
+    om_settings.endpoint.callback_url = channel.url
+    om_settings.endpoint.callback_signing_secret = "e2e-signing-secret"
+    om_settings.endpoint.save()
+    handover = start(om_settings, transcript=[{"from": "user", "text": "I need a human"}])
+    cid = conversation_id_of(handover, e2e)
+    sandbox.om_agent_join(cid, "Alex Agent")
+    question = sandbox.om_agent_send(
+        cid,
+        "Did it help?",
+        [
+            {"contentType": "QuickReply", "quickReply": {"text": "Yes", "payload": "yes"}},
+            {"contentType": "QuickReply", "quickReply": {"text": "No", "payload": "no"}},
+        ],
+    )
+    wait_for(lambda: len(channel.events()) == 2, what="the offer at the callback", stack=e2e)
+    offer = channel.events()[1]
+    assert offer["data"]["quick_replies"][1] == {"text": "No", "payload": "no"}
+
+    api = APIClient()
+    user = UserFactory(perms=["endpoints.drive_handover"])
+    api.credentials(HTTP_AUTHORIZATION=f"Token {TokenFactory(user=user).key}")
+    url = f"/api/v1/handovers/{handover.public_id}/messages/"
+    refused = api.post(url, {"quick_reply": {"payload": "maybe"}}, format="json")
+    assert refused.status_code == 400
+    answer = {"quick_reply": {"payload": "no", "in_reply_to": offer["seq"]}}
+    assert api.post(url, answer, format="json").status_code == 202
+
+    def answered() -> list[dict]:
+        messages = sandbox.om_conversation(cid)["messages"]
+        return [m for m in messages if m["direction"] == "Inbound" and m["type"] == "Structured"]
+
+    [message] = wait_for(answered, what="the button response at Genesys", stack=e2e)
+    assert message["content"] == [
+        {
+            "contentType": "ButtonResponse",
+            "buttonResponse": {"type": "QuickReply", "text": "No", "payload": "no"},
+        }
+    ]
+    assert message["originating_message_id"] == question

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import hashlib
 import hmac
 import json
@@ -551,3 +552,100 @@ def test_notification_topics_are_validated_and_sockets_dropped(sandbox, token):
             return message.type
 
     assert run(scenario()) in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+
+
+# A user's answer to a quick reply: POST …/inbound/open/structured/response
+
+QUICK_REPLIES = [
+    {"contentType": "QuickReply", "quickReply": {"text": "Yes", "payload": "yes"}},
+    {"contentType": "QuickReply", "quickReply": {"text": "No", "payload": "no"}},
+]
+
+
+def answer_body(message_id="a-1", originating=None, **button) -> dict:
+    body = {
+        "channel": inbound_body(message_id=message_id)["channel"],
+        "buttonResponse": {"type": "QuickReply", "text": "Yes", "payload": "yes", **button},
+    }
+    if originating is not None:
+        body["originatingMessageId"] = originating
+    return body
+
+
+@pytest.fixture
+def offered(hooked, token):
+    """A conversation whose agent offered two quick replies; (conversation id, message id)."""
+    cid = start(hooked, token)["conversationId"]
+    hooked.om_agent_join(cid, "Alex Agent")
+    return cid, hooked.om_agent_send(cid, "Did it arrive?", QUICK_REPLIES)
+
+
+def test_an_answer_is_a_structured_button_response(hooked, token, offered):
+    cid, question = offered
+    response = inbound(hooked, token, answer_body(originating=question), path="structured/response")
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    # OpenStructuredResponseNormalizedMessage: no conversationId (no prefetch here).
+    assert set(body) == {"id", "channel", "type", "direction", "content"}
+    assert (body["type"], body["direction"]) == ("Structured", "Inbound")
+    button = {"type": "QuickReply", "text": "Yes", "payload": "yes"}
+    assert body["content"] == [{"contentType": "ButtonResponse", "buttonResponse": button}]
+    stored = hooked.om_conversation(cid)["messages"][-1]
+    assert stored["type"] == "Structured"
+    assert stored["originating_message_id"] == question
+    assert stored["content"] == body["content"]
+    assert hooked.om_conversation(cid)["messages"][1]["type"] == "Structured"  # the offer
+
+
+def test_message_data_of_an_answer_has_the_button_text_in_its_content(hooked, token, offered):
+    cid, _ = offered
+    answer = inbound(hooked, token, answer_body(), path="structured/response").json()
+
+    data = api(
+        hooked, token, "GET", f"/api/v2/conversations/messages/{cid}/messages/{answer['id']}"
+    )
+
+    normalized = data.json()["normalizedMessage"]
+    assert normalized["type"] == "Structured"
+    assert "text" not in normalized
+    assert normalized["content"][0]["buttonResponse"]["text"] == "Yes"
+
+
+def test_the_same_answer_message_id_is_stored_once(hooked, token, offered):
+    cid, _ = offered
+    first = inbound(hooked, token, answer_body(), path="structured/response").json()
+    again = inbound(hooked, token, answer_body(), path="structured/response").json()
+    assert first["id"] == again["id"]
+    assert len(hooked.om_conversation(cid)["messages"]) == 3  # first, the offer, the answer
+
+
+def _drop_button(body):
+    del body["buttonResponse"]
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        _drop_button,
+        lambda body: body["buttonResponse"].update(type="Carousel"),
+        lambda body: body["buttonResponse"].pop("payload"),
+        lambda body: body["buttonResponse"].update(text=""),
+        lambda body: body["channel"].pop("messageId"),
+        lambda body: body.update(originatingMessageId=5),
+        lambda body: body.update(originatingMessageId="no-such-message"),
+    ],
+)
+def test_an_answer_that_does_not_fit_is_400(hooked, token, offered, mutate):
+    body = copy.deepcopy(answer_body())
+    mutate(body)
+    response = inbound(hooked, token, body, path="structured/response")
+    assert response.status_code == 400, response.text
+
+
+def test_an_answer_needs_an_open_conversation_and_the_permission(sandbox, token):
+    response = inbound(sandbox, token, answer_body(), path="structured/response")
+    assert_error_body(response, 400, "bad.request")
+    assert "no open conversation" in response.json()["message"]
+    unauthorized = inbound(sandbox, None, answer_body(), path="structured/response")
+    assert_error_body(unauthorized, 401, "authentication.required")

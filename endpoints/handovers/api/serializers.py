@@ -16,7 +16,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from endpoints.handovers.services import MAX_MESSAGE_LENGTH
-from endpoints.models import EndReason, Handover, HandoverEvent, OutboundMessage
+from endpoints.models import EndReason, EventKind, Handover, HandoverEvent, OutboundMessage
 from endpoints.validators import printable
 
 MAX_ID_LENGTH = 255
@@ -37,6 +37,7 @@ DEFAULT_EVENTS_LIMIT = 100
 MAX_EVENTS_LIMIT = 500
 MAX_ATTACHMENTS = 10
 MAX_ATTACHMENT_URL_LENGTH = 2048
+MAX_QUICK_REPLY_LENGTH = 1000
 
 CONTROL_CHARACTERS_MESSAGE = "Remove the control characters (such as NUL) from this value."
 
@@ -345,8 +346,99 @@ class AttachmentSerializer(StrictSerializer):
         return {**attrs, "mime": mime}
 
 
+#: The events whose ``quick_replies`` a user may answer.
+OFFERING_KINDS = (EventKind.AGENT_MESSAGE, EventKind.SYSTEM_MESSAGE)
+
+
+def _quoted(options: list[dict[str, Any]]) -> str:
+    return ", ".join(f"“{printable(option.get('text', ''))}”" for option in options[:10])
+
+
+class QuickReplyAnswerSerializer(StrictSerializer):
+    """The user's answer to a quick reply the agent (or the provider's bot) offered: an
+    ``agent_message`` or ``system_message`` event's ``quick_replies``."""
+
+    text = StrictCharField(
+        max_length=MAX_QUICK_REPLY_LENGTH,
+        required=False,
+        default="",
+        allow_blank=True,
+        validators=[one_line],
+        help_text="The option's text, as offered (or as the user saw it).",
+    )
+    payload = StrictCharField(
+        max_length=MAX_QUICK_REPLY_LENGTH,
+        required=False,
+        default="",
+        allow_blank=True,
+        validators=[one_line],
+        help_text="The option's payload, as offered: it picks the option when given.",
+    )
+    in_reply_to = StrictIntegerField(
+        min_value=1,
+        max_value=MAX_SEQ,
+        required=False,
+        help_text="The `seq` of the event offering the quick replies; by default the latest "
+        "one that offered any.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        text, payload = attrs["text"], attrs["payload"]
+        if not text and not payload:
+            raise serializers.ValidationError(
+                {"text": "Give the option's text or payload, as the quick reply offered it."}
+            )
+        offer = self._offer(attrs.get("in_reply_to"))
+        if offer is None:
+            # Nothing offered (a provider without quick replies): the answer goes as given.
+            if not text:
+                raise serializers.ValidationError(
+                    {"text": "No quick replies were offered in this handover: give the "
+                     "answer's text."}
+                )  # fmt: skip
+            return {"text": text, "payload": payload or text}
+        options = [o for o in offer.data.get("quick_replies") or [] if isinstance(o, dict)]
+        chosen = next(
+            (
+                option
+                for option in options
+                if (option.get("payload") == payload if payload else option.get("text") == text)
+            ),
+            None,
+        )
+        if chosen is None:
+            hint = "" if "in_reply_to" in attrs else " Name the event it answers in in_reply_to."
+            raise serializers.ValidationError(
+                {"payload" if payload else "text": f"Not one of the quick replies event "
+                 f"{offer.seq} offered ({_quoted(options)}).{hint}"}
+            )  # fmt: skip
+        text = text or str(chosen.get("text") or "")
+        return {
+            "text": text,
+            "payload": payload or str(chosen.get("payload") or text),
+            "in_reply_to": offer.seq,
+            "provider_message_id": offer.external_id,
+        }
+
+    def _offer(self, seq: int | None) -> HandoverEvent | None:
+        """The event whose quick replies are answered: ``seq``'s, or the latest offer."""
+        handover = self.context.get("handover")
+        if handover is None:
+            return None
+        events = handover.events.filter(kind__in=OFFERING_KINDS, data__has_key="quick_replies")
+        if seq is None:
+            return events.order_by("-seq").first()
+        offer = events.filter(seq=seq).first()
+        if offer is None:
+            raise serializers.ValidationError(
+                {"in_reply_to": f"Event {seq} of this handover offered no quick replies."}
+            )
+        return offer
+
+
 class MessageSerializer(StrictSerializer):
-    """A user message for the agent: a text, attachments, or both."""
+    """A user message for the agent: a text, attachments, or both; or the answer to a quick
+    reply."""
 
     text = StrictCharField(
         max_length=MAX_MESSAGE_LENGTH,
@@ -362,6 +454,12 @@ class MessageSerializer(StrictSerializer):
         help_text=f"Files by URL (at most {MAX_ATTACHMENTS}), where the provider takes them "
         "(Genesys Open Messaging: its supported content profile, up to 25 MB; Genesys web chat "
         "takes none).",
+    )
+    quick_reply = QuickReplyAnswerSerializer(
+        required=False,
+        help_text="The user pressed one of the quick replies an agent or system message "
+        "offered: Genesys Open Messaging gets it as a button response (a `Structured` "
+        "message), web chat as the option's text. Not with `text` or `attachments`.",
     )
     client_message_id = StrictCharField(
         max_length=MAX_ID_LENGTH,
@@ -381,6 +479,14 @@ class MessageSerializer(StrictSerializer):
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        quick_reply = attrs.get("quick_reply")
+        if quick_reply is not None:
+            if attrs.get("text") or attrs.get("attachments"):
+                raise serializers.ValidationError(
+                    {"quick_reply": "An answer to a quick reply carries its own text: send "
+                     "other text and attachments in a message of their own."}
+                )  # fmt: skip
+            return {**attrs, "text": quick_reply["text"]}
         if not attrs.get("text") and not attrs.get("attachments"):
             raise serializers.ValidationError(
                 {"text": "Give the message a text, attachments, or both."}

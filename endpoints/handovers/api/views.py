@@ -137,7 +137,9 @@ class HandoverViewSet(HandoverAPIMixin, viewsets.GenericViewSet):
         description=(
             "Queued and sent in order, after the transcript. Sending the same "
             "`client_message_id` again is accepted once: 202 with the first message, even "
-            "after the handover ended."
+            "after the handover ended. `quick_reply` answers one of the quick replies an "
+            "agent or system message offered (the latest offer, or the event `in_reply_to` "
+            "names); an answer that is not one of its options is a 400."
         ),
         request=MessageSerializer,
         responses={
@@ -149,7 +151,11 @@ class HandoverViewSet(HandoverAPIMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], serializer_class=MessageSerializer)
     def messages(self, request: Request, id: str) -> Response:
         handover = self.get_object()
-        context = {**self.get_serializer_context(), "transport": _transport_or_none(handover)}
+        context = {
+            **self.get_serializer_context(),
+            "transport": _transport_or_none(handover),
+            "handover": handover,
+        }
         serializer = self.get_serializer(data=request.data, context=context)
         serializer.is_valid(raise_exception=True)
         try:
