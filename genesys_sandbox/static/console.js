@@ -148,12 +148,15 @@ function renderOmDetail() {
   messages.replaceChildren();
   for (const message of conversation.messages) {
     const sender = byId.get(message.participant_id) || {};
+    const bot = message.originating_entity === "Bot";
+    const who = sender.name || sender.purpose || "?";
     const item = element(
       "li",
-      `${sender.name || sender.purpose || "?"}: ${message.text}`,
-      message.direction === "Outbound" ? "agent" : "customer",
+      message.text ? `${who}: ${message.text}` : who,
+      bot ? "bot" : message.direction === "Outbound" ? "agent" : "customer",
     );
     item.title = message.time;
+    for (const line of contentLines(message.content || [])) item.append(line);
     messages.append(item);
   }
   const lastTyping = conversation.typing.filter((t) => t.purpose === "customer").pop();
@@ -166,7 +169,62 @@ function renderOmDetail() {
   $("om-join-form").hidden = agentConnected || ended;
   $("om-reply-form").hidden = !agentConnected || ended;
   $("om-leave-form").hidden = !agentConnected || ended;
+  $("om-rich").hidden = !agentConnected || ended;
   $("om-transfer-form").hidden = ended;
+}
+
+// What a message carries besides its text, as text and links (never as HTML or embeds).
+
+function safeLink(url, text) {
+  // Only http(s): a conversation's URL is user input and must not run script.
+  if (typeof url !== "string" || !/^https?:\/\//i.test(url)) return element("span", text || "");
+  const link = element("a", text || url);
+  link.href = url;
+  link.rel = "noopener noreferrer";
+  link.target = "_blank";
+  return link;
+}
+
+function contentLine(label, ...parts) {
+  const line = element("span", `${label}: `, "content");
+  line.append(...parts);
+  return line;
+}
+
+function cardLine(card) {
+  const parts = [[card.title, card.description].filter(Boolean).join(" · ")];
+  if (card.image) parts.push(" · ", safeLink(card.image, "image"));
+  for (const action of card.actions || []) {
+    parts.push(" · ");
+    parts.push(action.url ? safeLink(action.url, action.text) : `[${action.text || action.payload || "?"}]`);
+  }
+  return contentLine("Card", ...parts);
+}
+
+function contentLines(content) {
+  const lines = [];
+  const replies = [];
+  for (const item of content) {
+    if (!item || typeof item !== "object") continue;
+    if (item.contentType === "Attachment" && item.attachment) {
+      const a = item.attachment;
+      const name = a.filename || a.url;
+      lines.push(contentLine("Attachment", safeLink(a.url, name), ` (${a.mime || a.mediaType || "?"})`));
+    } else if (item.contentType === "QuickReply" && item.quickReply) {
+      replies.push(`[${item.quickReply.text}]`);
+    } else if (item.contentType === "ButtonResponse" && item.buttonResponse) {
+      const b = item.buttonResponse;
+      lines.push(contentLine("Answered", `[${b.text}] (${b.type}, payload ${b.payload})`));
+    } else if (item.contentType === "Card" && item.card) {
+      lines.push(cardLine(item.card));
+    } else if (item.contentType === "Carousel" && item.carousel) {
+      for (const card of item.carousel.cards || []) lines.push(cardLine(card));
+    } else {
+      lines.push(contentLine("Content", String(item.contentType)));
+    }
+  }
+  if (replies.length) lines.unshift(contentLine("Quick replies", replies.join(" ")));
+  return lines;
 }
 
 function render() {
@@ -234,6 +292,53 @@ $("om-reply-form").addEventListener("submit", (event) => {
     await control("POST", omPath("agent/messages"), { text });
     $("om-reply-text").value = "";
   });
+});
+// The agent sends an attachment, quick replies or a card: Genesys's content objects.
+function mediaType(mime) {
+  const kind = mime.split("/")[0].toLowerCase();
+  return { image: "Image", video: "Video", audio: "Audio" }[kind] || "File";
+}
+
+function sendContent(text, content, form) {
+  act(async () => {
+    await control("POST", omPath("agent/messages"), { text, content });
+    form.reset();
+  });
+}
+
+$("om-attachment-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const mime = $("om-attachment-mime").value.trim();
+  const attachment = { mediaType: mediaType(mime), url: $("om-attachment-url").value, mime };
+  if ($("om-attachment-filename").value) attachment.filename = $("om-attachment-filename").value;
+  sendContent($("om-attachment-text").value, [{ contentType: "Attachment", attachment }], event.target);
+});
+$("om-quick-replies-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const content = $("om-quick-options")
+    .value.split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((line) => {
+      const [text, payload] = line.split("|").map((part) => part.trim());
+      return {
+        contentType: "QuickReply",
+        quickReply: { text, payload: payload || text, action: "Message" },
+      };
+    });
+  sendContent($("om-quick-question").value, content, event.target);
+});
+$("om-card-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const card = { title: $("om-card-title").value };
+  if ($("om-card-description").value) card.description = $("om-card-description").value;
+  if ($("om-card-image").value) card.image = $("om-card-image").value;
+  if ($("om-card-link-url").value) {
+    card.actions = [
+      { type: "Link", text: $("om-card-link-text").value || "Open", url: $("om-card-link-url").value },
+    ];
+  }
+  sendContent("", [{ contentType: "Card", card }], event.target);
 });
 $("om-typing-button").addEventListener("click", () => {
   act(() => control("POST", omPath("agent/typing")));

@@ -488,10 +488,14 @@ def test_attachments_both_ways_and_a_quick_reply_reach_the_other_side(
     assert content[0]["attachment"]["url"] == "https://files.example.com/r.pdf"
 
 
+@pytest.mark.browser
 def test_the_user_answers_a_quick_reply_as_a_button_response(e2e, sandbox, om_settings, channel):
+    """Through the API, the worker and the sandbox; the agent's console shows the answer."""
+    from playwright.sync_api import expect
     from rest_framework.test import APIClient
 
     from tests.factories import TokenFactory, UserFactory
+    from tests.genesys_sandbox.test_console_browser import in_browser
 
     om_settings.endpoint.callback_url = channel.url
     om_settings.endpoint.callback_signing_secret = "e2e-signing-secret"
@@ -532,3 +536,12 @@ def test_the_user_answers_a_quick_reply_as_a_button_response(e2e, sandbox, om_se
         }
     ]
     assert message["originating_message_id"] == question
+
+    def the_console_shows_it(page) -> None:
+        page.goto(f"{sandbox.url}/console/")
+        page.locator("#om-list button").first.click()
+        expect(page.locator("#om-messages")).to_contain_text(
+            "Answered: [No] (QuickReply, payload no)"
+        )
+
+    in_browser(the_console_shows_it)

@@ -47,3 +47,16 @@ def test_the_console_drives_open_messaging(sandbox):
     assert "Open Messaging" in page
     for action in ("open-messaging/conversations", "agent/join", "transfer", "agent/typing"):
         assert action in script
+
+
+def test_the_console_carries_attachments_quick_replies_and_cards(sandbox):
+    """Sent as Genesys's content objects, shown as text and http(s) links (the browser test
+    drives them)."""
+    page = requests.get(f"{sandbox.url}/console/", timeout=TIMEOUT).text
+    script = requests.get(f"{sandbox.url}/console/console.js", timeout=TIMEOUT).text
+
+    for form in ("om-attachment-form", "om-quick-replies-form", "om-card-form"):
+        assert f'id="{form}"' in page
+    for content in ("Attachment", "QuickReply", "Card", "Carousel", "ButtonResponse"):
+        assert f'"{content}"' in script
+    assert "^https?:" in script  # links only to http(s) URLs
