@@ -157,11 +157,14 @@ class Stack:
         self.workers.append(worker)
         return self._launch(worker, WORKER_READY, wait)
 
-    def start_relay(self, name: str = "relay", *, wait: bool = True) -> Process:
+    def start_relay(
+        self, name: str = "relay", *, wait: bool = True, env: dict[str, str] | None = None
+    ) -> Process:
+        """A relay replica (``manage.py relay``); ``env`` adds to or overrides the stack's."""
         relay = Process(
             name if not self.relays else f"{name}-{len(self.relays)}",
             [sys.executable, "manage.py", "relay"],
-            self.env,
+            {**self.env, **(env or {})},
             self.log_dir,
         )
         self.relays.append(relay)

@@ -1,6 +1,7 @@
 """Several Notifications API channels per connection (``genesys.open_messaging.channel_pool``):
 sharding, stickiness, the channel limit, credentials changes. No Genesys here: the channels'
-``run`` is a stand-in; the relay against the sandbox is in ``test_end_detection_at_scale``."""
+``run`` is a stand-in; the relay against the sandbox is in ``test_channel_lifetime`` and
+``tests/e2e/test_end_detection_at_scale``."""
 
 from __future__ import annotations
 
