@@ -4,7 +4,10 @@ Request bodies follow the official SDK's models (``PureCloudPlatformClientV2``):
 ``OpenInboundNormalizedMessage`` {``channel`` (``OpenInboundMessageMessagingChannel``:
 ``from``, ``time``, ``messageId``, ``metadata``), ``text``}, ``OpenInboundNormalizedEvent``
 {``channel`` (``OpenInboundMessagingChannel``: ``from``, ``time``), ``events`` [``OpenEvent``]}, and
-``OpenMessagingFromRecipient`` {``id``, ``idType``, ``firstName``, ``lastName``, …}.
+``OpenMessagingFromRecipient`` {``id``, ``idType``, ``firstName``, ``lastName``, …}, and for
+the user's answer to a quick reply ``OpenInboundStructuredResponseMessage`` {``channel``,
+``buttonResponse``, ``originatingMessageId``}. ``tests/genesys/test_sdk_request_bodies.py``
+checks every body against them.
 Every call carries the OAuth2 token of the settings' Node Authentication.
 """
 

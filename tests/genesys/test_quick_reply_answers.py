@@ -108,3 +108,12 @@ def test_web_chat_sends_the_answer_as_plain_text(driver, genesys, webchat_handov
     drain(webchat_handover)
 
     assert webchat_texts(genesys, webchat_handover) == ["Yes"]
+
+
+def test_the_admin_transcript_shows_the_answer(admin_client, driver, offered):
+    handover = offered[0]
+    answer(driver, handover, payload="n")
+
+    page = admin_client.get(reverse("admin:endpoints_handover_change", args=[handover.pk]))
+
+    assert "Quick reply answer: No (payload n)" in page.content.decode()
