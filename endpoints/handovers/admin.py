@@ -158,7 +158,7 @@ def with_content(text: str, data: dict[str, Any]) -> str:
     if replies:
         lines.append(str(_("Quick replies: %(replies)s")) % {"replies": " | ".join(replies)})
     answer = data.get("quick_reply")
-    if isinstance(answer, dict):
+    if isinstance(answer, dict):  # the user's answer: its text is the option's, said here
         lines = [str(_("Quick reply answer: %(text)s (payload %(payload)s)")) % {
             "text": answer.get("text", ""), "payload": answer.get("payload", "")
         }]  # fmt: skip
