@@ -43,7 +43,7 @@ def outbox_send_task(handover_id: int) -> None:
     _again(outbox_send_task, handover_id, outbox.outbox_send(handover_id))
     # A row queued while another worker held the lease: that worker may have looked
     # before it was committed. Whoever finds it due now does it.
-    if outbox.has_due_messages(handover_id) and _free(handover_id, leases.SENDER):
+    if outbox.has_due_messages(handover_id):
         outbox_send_task.delay(handover_id)
 
 
@@ -79,7 +79,7 @@ def handover_typing_task(handover_id: int) -> None:
 def callbacks_deliver_task(handover_id: int) -> None:
     """POST the handover's events to the endpoint's callback URL, in order."""
     _again(callbacks_deliver_task, handover_id, callbacks.callbacks_deliver(handover_id))
-    if callbacks.has_due_events(handover_id) and _free(handover_id, leases.CALLBACK):
+    if callbacks.has_due_events(handover_id):
         callbacks_deliver_task.delay(handover_id)
 
 
@@ -119,13 +119,10 @@ def outbox_due_handovers(limit: int) -> list[int]:
     fresh = Q(
         attempts=0, created_at__gt=now - timedelta(seconds=settings.RELAY_SWEEP_GRACE_SECONDS)
     )
-    due_by_status = Q()
-    for status, kinds in outbox.DUE_KINDS.items():
-        due_by_status |= Q(handover__status=status, kind__in=kinds)
     rows = (
         OutboundMessage.objects.filter(
             leases.free(leases.SENDER, prefix="handover__"),
-            due_by_status,
+            outbox.due_by_status(),
             Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
             status__in=outbox.UNSENT,
         )
@@ -163,7 +160,3 @@ def relay_sweep_task() -> None:
         outbox_send_task.delay(handover_id)
     for handover_id in callback_due_handovers(batch):
         callbacks_deliver_task.delay(handover_id)
-
-
-def _free(handover_id: int, lease: str) -> bool:
-    return Handover.objects.filter(leases.free(lease), pk=handover_id).exists()
