@@ -82,16 +82,17 @@ class ChannelAPIKey(AbstractAPIKey):
         now = timezone.now()
         if self.last_used_at is not None and now - self.last_used_at < LAST_USED_RESOLUTION:
             return False
-        # The UPDATE holds the key's row lock until the request's transaction ends
-        # (ATOMIC_REQUESTS): the cache lets one request a minute try, so that the key's
-        # other requests never queue behind it.
+        # The cache lets one request a minute try, so that the key's other requests never
+        # queue behind its row lock (held until the transaction ends, when there is one).
         gate = f"channel-api-key-used:{self.prefix}"
         if not cache.add(gate, True, timeout=LAST_USED_RESOLUTION.total_seconds()):
             return False
         stale = models.Q(last_used_at__isnull=True) | models.Q(
             last_used_at__lt=now - LAST_USED_RESOLUTION
         )
-        updated = ChannelAPIKey.objects.filter(stale, pk=self.pk).update(last_used_at=now)
+        # By prefix (unique), not pk: a key recalled from the credential cache has no pk
+        # (it holds the key's hash; endpoints.api.credentials keeps no hash).
+        updated = ChannelAPIKey.objects.filter(stale, prefix=self.prefix).update(last_used_at=now)
         if updated:
             self.last_used_at = now
         return bool(updated)
