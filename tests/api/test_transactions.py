@@ -104,10 +104,12 @@ def fail_at_the_end(monkeypatch):
     """The last step of every handover service (queueing the work) fails, after its rows
     were written."""
 
-    def fail(task_name: str, *args: Any) -> None:
+    def fail(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("the broker exploded")
 
     monkeypatch.setattr(services, "enqueue_after_commit", fail)
+    monkeypatch.setattr(services, "enqueue_each_after_commit", fail)
+    monkeypatch.setattr(services, "outbox_enqueue", fail)
 
 
 @pytest.fixture
@@ -124,7 +126,7 @@ def test_a_start_that_fails_leaves_no_handover(driver, endpoint, fail_at_the_end
     assert not OutboundMessage.objects.exists()
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # as served: no transaction around the request
 def test_a_message_that_fails_leaves_no_message(driver, endpoint, fail_at_the_end):
     handover = HandoverFactory(endpoint=endpoint)
     before = Handover.objects.values("last_activity_at", "expires_at").get()
