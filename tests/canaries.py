@@ -271,7 +271,7 @@ class MemoryBroker:
         self.outputs.add("broker message body", where, body)
         args, kwargs, _embed = json.loads(body)
         ids = [*args, *kwargs.values()]
-        assert all(isinstance(value, int | str) for value in ids), f"{name}: not ids: {ids!r}"
+        assert all(_ids(value) for value in ids), f"{name}: not ids: {ids!r}"
         if headers.get("eta"):
             wait = (datetime.fromisoformat(headers["eta"]) - datetime.now(UTC)).total_seconds()
             if wait > MAX_WAIT_SECONDS:
@@ -281,3 +281,10 @@ class MemoryBroker:
         result = self.app.tasks[name].apply(args=args, kwargs=kwargs)
         if result.failed():
             raise AssertionError(f"{name}{tuple(args)} failed: {result.traceback}")
+
+
+def _ids(value: Any) -> bool:
+    """A task argument as tasks take them: an id or a name, or a list of ids (a batch's)."""
+    if isinstance(value, list):
+        return all(isinstance(item, int) for item in value)
+    return isinstance(value, int | str)

@@ -83,6 +83,14 @@ def callbacks_deliver_task(handover_id: int) -> None:
         callbacks_deliver_task.delay(handover_id)
 
 
+@shared_task(name=enqueue.PUBLISH_EACH, acks_late=True)
+def publish_each_task(task_name: str, handover_ids: list[int]) -> None:
+    """A batch's per-handover tasks (the expiry's disconnects and callbacks), published
+    here so that the batch's own transaction published one message. A publish that fails
+    leaves the rest to the sweeper, as any lost publish."""
+    enqueue.publish_each(task_name, handover_ids)
+
+
 @shared_task(name="endpoints.tasks.handovers_expire_task", acks_late=True)
 def handovers_expire_task() -> None:
     """The beat: expiry warnings and expiries (batches; runs again while batches are full)."""
