@@ -3,8 +3,9 @@
 The beat's task (by its name, ``bench/commands.py``) runs here until no open handover is
 due, its SQL statements counted. Before it, an untimed warm-up run ends one due handover
 and takes the plans of the listing queries (PostgreSQL: ``EXPLAIN (ANALYZE, BUFFERS)``).
-Tasks the sweep publishes (disconnects, callbacks) go to an in-memory broker. Prints one
-JSON line.
+Tasks the sweep publishes go to an in-memory broker: one per batch for the disconnects and
+one for the callbacks (a worker publishes the per-handover tasks, which is not timed here).
+Prints one JSON line.
 """
 
 from __future__ import annotations
@@ -22,15 +23,16 @@ from bench.middleware import QueryCounter
 
 class PlanTaker:
     """An execute wrapper for the warm-up run: the handover listings by ``warn_at`` and
-    ``expires_at`` are explained, and the ``expires_at`` one lists one handover only, so
-    the warm-up ends one (paying the first run's imports and connections, untimed)."""
+    ``expires_at`` (each locks its batch: ``FOR UPDATE SKIP LOCKED``) are explained, and
+    the ``expires_at`` one lists one handover only, so the warm-up ends one (paying the
+    first run's imports and connections, untimed)."""
 
     def __init__(self, vendor: str) -> None:
         self.vendor = vendor
         self.plans: dict[str, str] = {}
 
     def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        listing = sql.lstrip().upper().startswith("SELECT") and "FOR UPDATE" not in sql.upper()
+        listing = sql.lstrip().upper().startswith("SELECT")
         for column in ("warn_at", "expires_at"):
             if listing and f'"{column}" <=' in sql and column not in self.plans:
                 explain = (

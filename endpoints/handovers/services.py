@@ -9,12 +9,14 @@ ended once, whoever races to end it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from endpoints.handovers.enqueue import (
@@ -22,6 +24,7 @@ from endpoints.handovers.enqueue import (
     OUTBOX_SEND,
     TYPING,
     enqueue_after_commit,
+    enqueue_each_after_commit,
 )
 from endpoints.models import (
     Endpoint,
@@ -257,20 +260,43 @@ def record_event(
         return None
     if external_id and handover.events.filter(external_id=external_id).exists():
         return None
-    handover.last_event_seq += 1
-    callback = bool(handover.endpoint.callback_url)
-    event = HandoverEvent.objects.create(
-        handover=handover,
-        seq=handover.last_event_seq,
-        kind=kind,
-        data=data,
-        external_id=external_id,
-        delivery=DeliveryStatus.PENDING if callback else DeliveryStatus.NONE,
-        next_delivery_at=timezone.now() if callback else None,
-    )
-    if callback:
-        enqueue_after_commit(CALLBACKS_DELIVER, handover.pk)
+    [event] = record_events(kind, [(handover, data)], external_id=external_id)
     return event
+
+
+def record_events(
+    kind: str, items: Sequence[tuple[Handover, dict[str, Any]]], *, external_id: str = ""
+) -> list[HandoverEvent]:
+    """Add the next event of each locked handover, ``(handover, data)``, in one INSERT; the
+    callbacks are delivered once the transaction commits. Each event takes its handover's
+    next sequence number (the caller saves ``last_event_seq``: one more per handover)."""
+    now = timezone.now()
+    events = []
+    for handover, data in items:
+        handover.last_event_seq += 1
+        callback = bool(handover.endpoint.callback_url)
+        events.append(
+            HandoverEvent(
+                handover=handover,
+                seq=handover.last_event_seq,
+                kind=kind,
+                data=data,
+                external_id=external_id,
+                created_at=now,
+                delivery=DeliveryStatus.PENDING if callback else DeliveryStatus.NONE,
+                next_delivery_at=now if callback else None,
+            )
+        )
+    HandoverEvent.objects.bulk_create(events)
+    enqueue_each_after_commit(
+        CALLBACKS_DELIVER,
+        [event.handover_id for event in events if event.delivery == DeliveryStatus.PENDING],
+    )
+    return events
+
+
+#: ``last_event_seq`` after ``record_events`` gave each handover of an UPDATE one event.
+NEXT_EVENT_SEQ = F("last_event_seq") + 1
 
 
 def handover_end(
@@ -280,11 +306,10 @@ def handover_end(
     ended_by: AbstractBaseUser | None = None,
     detail: str = "",
     disconnect: bool = True,
-    due_by: datetime | None = None,
 ) -> bool:
     """End a handover once: record ``ended`` and, unless the provider ended it, leave the
     provider's conversation (so no agent is left with an abandoned chat). ``False`` when it
-    had already ended, or (``due_by``: an expiry) when it is no longer due at that time.
+    had already ended.
 
     The disconnect is an outbox row written in the same transaction: a broker outage or a
     provider failing for a while delays it, never loses it.
@@ -293,30 +318,61 @@ def handover_end(
         handover = lock_handover(handover_id)
         if not handover.is_open:
             return False
-        if due_by is not None and (handover.expires_at is None or handover.expires_at > due_by):
-            return False  # a message reset the idle clock after the expiry listed it
-        now = timezone.now()
-        handover.status = HandoverStatus.ENDED
-        handover.end_reason = reason
-        handover.end_detail = detail[:2000]
-        handover.ended_at = now
-        handover.ended_by = ended_by if ended_by and ended_by.is_authenticated else None
-        handover.expires_at = handover.warn_at = None
-        data: dict[str, Any] = {"reason": reason}
-        if detail and reason == EndReason.ERROR:
-            data["detail"] = detail[:500]
-        record_event(handover, EventKind.ENDED, data)
-        handover.save()
-        handover.outbox.filter(status__in=[OutboxStatus.PENDING, OutboxStatus.SENDING]).update(
-            status=OutboxStatus.FAILED, last_error="The handover ended before it was sent."
+        end_locked(
+            [handover], reason=reason, ended_by=ended_by, detail=detail, disconnect=disconnect
         )
-        if disconnect:
-            OutboundMessage.objects.create(
+    return True
+
+
+def end_locked(
+    handovers: Sequence[Handover],
+    *,
+    reason: str,
+    ended_by: AbstractBaseUser | None = None,
+    detail: str = "",
+    disconnect: bool = True,
+) -> None:
+    """End open handovers whose row locks the caller holds (their endpoints loaded): what
+    ending writes, for one handover (``handover_end``) or a batch (the expiry), in the same
+    four statements whatever their number: the ``ended`` events, the statuses, the unsent
+    outbox rows given up, and (``disconnect``) an outbox row each to leave the provider's
+    conversation, its task published once the transaction commits.
+    """
+    if not handovers:
+        return
+    now = timezone.now()
+    ended_by = ended_by if ended_by and ended_by.is_authenticated else None
+    data: dict[str, Any] = {"reason": reason}
+    if detail and reason == EndReason.ERROR:
+        data["detail"] = detail[:500]
+    record_events(EventKind.ENDED, [(handover, data) for handover in handovers])
+    ended = {
+        "status": HandoverStatus.ENDED,
+        "end_reason": reason,
+        "end_detail": detail[:2000],
+        "ended_at": now,
+        "ended_by": ended_by,
+        "expires_at": None,
+        "warn_at": None,
+    }
+    ids = [handover.pk for handover in handovers]
+    Handover.objects.filter(pk__in=ids).update(**ended, last_event_seq=NEXT_EVENT_SEQ)
+    OutboundMessage.objects.filter(
+        handover_id__in=ids, status__in=[OutboxStatus.PENDING, OutboxStatus.SENDING]
+    ).update(status=OutboxStatus.FAILED, last_error="The handover ended before it was sent.")
+    if disconnect:
+        OutboundMessage.objects.bulk_create(
+            OutboundMessage(
                 handover=handover, kind=OutboundMessage.Kind.DISCONNECT, text=DISCONNECT_TEXT
             )
-            enqueue_after_commit(OUTBOX_SEND, handover.pk)
-    logger.info("Handover %s ended: %s", handover.public_id, reason)
-    return True
+            for handover in handovers
+        )
+        enqueue_each_after_commit(OUTBOX_SEND, ids)
+    for handover in handovers:
+        for field, value in ended.items():
+            setattr(handover, field, value)
+    # One record for a batch: a record per handover cost the expiry more than its SQL.
+    logger.info("Handover %s ended: %s", ", ".join(str(h.public_id) for h in handovers), reason)
 
 
 def mark_queued(handover_id: int) -> None:

@@ -18,7 +18,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from endpoints.handovers import leases, tasks
-from endpoints.handovers.expiry import expire
+from endpoints.handovers.expiry import handovers_expire
 from endpoints.handovers.outbox import outbox_send
 from endpoints.handovers.services import handover_end, handover_message_add, handover_start
 from endpoints.handovers.transports import HandoverTransport
@@ -298,7 +298,7 @@ def test_a_message_between_the_expirys_listing_and_its_lock_keeps_the_handover()
     listed = list(Handover.objects.filter(expires_at__lte=now).values_list("pk", flat=True))
     assert listed == [handover.pk]
     message, _ = handover_message_add(handover=handover, text="I'm back")  # resets the clock
-    assert expire(handover.pk, now) is False
+    assert handovers_expire(now=now).expired == 0
     handover.refresh_from_db()
     message.refresh_from_db()
     assert handover.status == "queued"
