@@ -51,13 +51,7 @@ def handovers_expire(*, now: datetime | None = None, batch_size: int = 200) -> E
 
 
 #: What the warning and the end read of a handover (``record_events``, ``end_locked``).
-LOCKED_FIELDS = (
-    "public_id",
-    "last_event_seq",
-    "expires_at",
-    "last_activity_at",
-    "endpoint__callback_url",
-)
+LOCKED_FIELDS = ("public_id", "endpoint", "last_event_seq", "expires_at", "last_activity_at")
 
 
 def _lock_due(column: str, now: datetime, limit: int) -> list[Handover]:
@@ -65,7 +59,6 @@ def _lock_due(column: str, now: datetime, limit: int) -> list[Handover]:
     handover rows only: the endpoints' stay free for everyone else)."""
     return list(
         Handover.objects.filter(**{f"{column}__lte": now}, status__in=OPEN_STATUSES)
-        .select_related("endpoint")
         .only(*LOCKED_FIELDS)
         .select_for_update(skip_locked=True, of=("self",))
         .order_by(column)[:limit]

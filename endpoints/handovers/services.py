@@ -26,6 +26,7 @@ from endpoints.handovers.enqueue import (
     enqueue_after_commit,
     enqueue_each_after_commit,
 )
+from endpoints.handovers.inserts import insert_events, insert_outbox_rows, next_events
 from endpoints.models import (
     Endpoint,
     EndReason,
@@ -260,39 +261,21 @@ def record_event(
         return None
     if external_id and handover.events.filter(external_id=external_id).exists():
         return None
-    [event] = record_events(kind, [(handover, data)], external_id=external_id)
+    [event] = next_events(
+        [(handover, data)], kind=kind, now=timezone.now(), external_id=external_id
+    )
+    event.save(force_insert=True)
+    if event.delivery == DeliveryStatus.PENDING:
+        enqueue_after_commit(CALLBACKS_DELIVER, handover.pk)
     return event
 
 
-def record_events(
-    kind: str, items: Sequence[tuple[Handover, dict[str, Any]]], *, external_id: str = ""
-) -> list[HandoverEvent]:
-    """Add the next event of each locked handover, ``(handover, data)``, in one INSERT; the
-    callbacks are delivered once the transaction commits. Each event takes its handover's
-    next sequence number (the caller saves ``last_event_seq``: one more per handover)."""
-    now = timezone.now()
-    events = []
-    for handover, data in items:
-        handover.last_event_seq += 1
-        callback = bool(handover.endpoint.callback_url)
-        events.append(
-            HandoverEvent(
-                handover=handover,
-                seq=handover.last_event_seq,
-                kind=kind,
-                data=data,
-                external_id=external_id,
-                created_at=now,
-                delivery=DeliveryStatus.PENDING if callback else DeliveryStatus.NONE,
-                next_delivery_at=now if callback else None,
-            )
-        )
-    HandoverEvent.objects.bulk_create(events)
-    enqueue_each_after_commit(
-        CALLBACKS_DELIVER,
-        [event.handover_id for event in events if event.delivery == DeliveryStatus.PENDING],
-    )
-    return events
+def record_events(kind: str, items: Sequence[tuple[Handover, dict[str, Any]]]) -> None:
+    """``record_event`` for a batch of locked handovers, ``(handover, data)``, in one INSERT
+    (their callbacks published as one task); the caller adds one to each ``last_event_seq``
+    (``NEXT_EVENT_SEQ``)."""
+    pending = insert_events(items, kind=kind, now=timezone.now())
+    enqueue_each_after_commit(CALLBACKS_DELIVER, pending)
 
 
 #: ``last_event_seq`` after ``record_events`` gave each handover of an UPDATE one event.
@@ -332,11 +315,11 @@ def end_locked(
     detail: str = "",
     disconnect: bool = True,
 ) -> None:
-    """End open handovers whose row locks the caller holds (their endpoints loaded): what
-    ending writes, for one handover (``handover_end``) or a batch (the expiry), in the same
-    four statements whatever their number: the ``ended`` events, the statuses, the unsent
-    outbox rows given up, and (``disconnect``) an outbox row each to leave the provider's
-    conversation, its task published once the transaction commits.
+    """End open handovers whose row locks the caller holds: what ending writes, for one
+    handover (``handover_end``) or a batch (the expiry), in the same four statements
+    whatever their number: the ``ended`` events, the statuses, the unsent outbox rows given
+    up, and (``disconnect``) an outbox row each to leave the provider's conversation, its
+    task published once the transaction commits.
     """
     if not handovers:
         return
@@ -361,12 +344,7 @@ def end_locked(
         handover_id__in=ids, status__in=[OutboxStatus.PENDING, OutboxStatus.SENDING]
     ).update(status=OutboxStatus.FAILED, last_error="The handover ended before it was sent.")
     if disconnect:
-        OutboundMessage.objects.bulk_create(
-            OutboundMessage(
-                handover=handover, kind=OutboundMessage.Kind.DISCONNECT, text=DISCONNECT_TEXT
-            )
-            for handover in handovers
-        )
+        insert_outbox_rows(ids, kind=OutboundMessage.Kind.DISCONNECT, text=DISCONNECT_TEXT, now=now)
         enqueue_each_after_commit(OUTBOX_SEND, ids)
     for handover in handovers:
         for field, value in ended.items():
