@@ -316,3 +316,22 @@ def test_callbacks_are_signed_and_retried(e2e, sandbox, endpoint, channel):
             received["body"],
             received["headers"][SIGNATURE_HEADER],
         )
+
+
+def test_an_expiry_of_several_leaves_each_genesys_chat(e2e, sandbox, endpoint):
+    """A batch: its disconnects are published by the worker (``publish_each_task``)."""
+    handovers = [start(endpoint) for _ in range(3)]
+    cids = [conversation_of(handover, sandbox, e2e)["id"] for handover in handovers]
+    Handover.objects.filter(pk__in=[h.pk for h in handovers]).update(
+        expires_at=timezone.now() - timedelta(seconds=1), warn_at=None
+    )
+    tasks.handovers_expire_task.delay()
+    for handover in handovers:
+        wait_kinds(handover, ["ended"], e2e)
+    wait_for(
+        lambda: all(
+            sandbox.conversation(cid)["customer"]["state"] == "DISCONNECTED" for cid in cids
+        ),
+        what="each guest to leave the Genesys chat",
+        stack=e2e,
+    )
