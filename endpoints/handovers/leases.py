@@ -3,11 +3,15 @@
 callback URL (``CALLBACK``).
 
 A lease is two columns on the handover: a random owner token and an expiry. It is claimed
-with ``SELECT … FOR UPDATE SKIP LOCKED`` (on PostgreSQL) and a conditional update, so two
-workers never both get it; it expires by itself if its holder dies, and the next worker then
-takes over. Renewing, releasing and every state change the holder makes are conditional on
-its token (``Lease.renew`` in the state change's transaction): a worker whose lease was
-taken changes nothing and stops at once (``LeaseLost``).
+with one conditional update (a second claimer waits for the first's row lock, then finds the
+lease taken), so two workers never both get it; it expires by itself if its holder dies, and
+the next worker then takes over. Renewing, releasing and every state change the holder
+makes are conditional on its token (``Lease.renew`` in the state change's transaction, or
+one statement fenced by ``Lease.fence``): a worker whose lease was taken changes nothing and
+stops at once (``LeaseLost``).
+
+Claiming the sender lease also clears ``sender_queued_until`` (the queued task has started:
+``endpoints.handovers.enqueue.outbox_enqueue``), whether or not the claim succeeds.
 
 The holder renews before each outside call and between the attempts of one call
 (``keep_alive``, which the provider's HTTP layer calls), so a long series of retries never
@@ -26,8 +30,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, Q, QuerySet
 from django.utils import timezone
 
 from endpoints.models import Handover
@@ -35,6 +38,8 @@ from endpoints.models import Handover
 SENDER = "sender"
 CALLBACK = "callback"
 LEASES = (SENDER, CALLBACK)
+#: While in the future, a sender task is queued for the handover and has not started.
+QUEUED_UNTIL = "sender_queued_until"
 
 
 class LeaseLost(Exception):
@@ -66,8 +71,13 @@ class Lease:
     token: str = field(repr=False)
     renewed_at: float = field(default_factory=time.monotonic)
 
-    def _mine(self):
+    def _mine(self) -> QuerySet[Handover]:
         return Handover.objects.filter(pk=self.handover_id, **{_owner(self.name): self.token})
+
+    def fence(self) -> Exists:
+        """A condition for one statement the holder writes: it changes nothing unless the
+        lease is still this worker's and not run out (the caller checks the rows changed)."""
+        return Exists(self._mine().filter(**{f"{_until(self.name)}__gt": timezone.now()}))
 
     def renew(self) -> None:
         """Extend the lease; ``LeaseLost`` if another worker took it meanwhile.
@@ -95,20 +105,18 @@ _current: ContextVar[Lease | None] = ContextVar("lease", default=None)
 def claim(handover_id: int, name: str) -> Lease | None:
     """Take the ``name`` lease on the handover if it is free; ``None`` when another holds it."""
     token = secrets.token_hex(16)
-    with transaction.atomic():
-        row = (
-            Handover.objects.select_for_update(skip_locked=True)
-            .filter(free(name), pk=handover_id)
-            .values_list("pk", flat=True)
-            .first()
+    until = timezone.now() + timedelta(seconds=settings.RELAY_LEASE_SECONDS)
+    started: dict[str, None] = {QUEUED_UNTIL: None} if name == SENDER else {}
+    taken = Handover.objects.filter(free(name), pk=handover_id).update(
+        **{_owner(name): token, _until(name): until}, **started
+    )
+    if taken == 1:
+        return Lease(handover_id, name, token)
+    if started:  # this task has started all the same: the next row needs a task again
+        Handover.objects.filter(pk=handover_id, **{f"{QUEUED_UNTIL}__isnull": False}).update(
+            **started
         )
-        if row is None:
-            return None
-        until = timezone.now() + timedelta(seconds=settings.RELAY_LEASE_SECONDS)
-        taken = Handover.objects.filter(free(name), pk=handover_id).update(
-            **{_owner(name): token, _until(name): until}
-        )
-    return Lease(handover_id, name, token) if taken == 1 else None
+    return None
 
 
 @contextmanager

@@ -22,7 +22,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from endpoints import backoff
@@ -84,18 +84,28 @@ def outbox_send(handover_id: int) -> float | None:
             return None
 
 
-def next_row(handover: Handover) -> OutboundMessage | None:
-    """The row the worker acts on next, if any (due or waiting for its retry)."""
-    kinds = DUE_KINDS[HandoverStatus(handover.status)]
+def due_by_status(prefix: str = "handover__") -> Q:
+    """Rows of the kinds their handover's status lets the worker act on."""
+    due = Q()
+    for status, kinds in DUE_KINDS.items():
+        due |= Q(**{f"{prefix}status": status, "kind__in": kinds})
+    return due
+
+
+def next_row(handover_id: int, *, with_handover: bool = True) -> OutboundMessage | None:
+    """The row the worker acts on next, if any (due or waiting for its retry), read in one
+    statement with its handover's status now (``handover_status``) and, ``with_handover``,
+    the handover and its endpoint."""
     # Receipts after everything else: one waiting for its retry never holds up a message.
     receipts_last = Case(
         When(kind=Kind.RECEIPT, then=Value(1)), default=Value(0), output_field=IntegerField()
     )
-    return (
-        OutboundMessage.objects.filter(handover=handover, status__in=UNSENT, kind__in=kinds)
-        .order_by(receipts_last, "pk")
-        .first()
-    )
+    rows = OutboundMessage.objects.filter(
+        due_by_status(), handover_id=handover_id, status__in=UNSENT
+    ).annotate(handover_status=F("handover__status"))
+    if with_handover:
+        rows = rows.select_related("handover__endpoint")
+    return rows.order_by(receipts_last, "pk").first()
 
 
 def receipt_enqueue(event: HandoverEvent, *, delivered: bool, reason: str = "") -> None:
@@ -129,19 +139,33 @@ def receipt_enqueue(event: HandoverEvent, *, delivered: bool, reason: str = "") 
 
 
 def has_due_messages(handover_id: int) -> bool:
-    handover = Handover.objects.filter(pk=handover_id).first()
-    row = next_row(handover) if handover else None
-    return row is not None and (
-        row.next_attempt_at is None or row.next_attempt_at <= timezone.now()
+    """Whether a row is due now and no worker holds the sender lease (one statement)."""
+    return (
+        OutboundMessage.objects.filter(
+            due_by_status(),
+            leases.free(leases.SENDER, prefix="handover__"),
+            Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()),
+            handover_id=handover_id,
+            status__in=UNSENT,
+        )
+        .order_by()
+        .exists()
     )
 
 
 def _send_due(lease: Lease) -> float | None:
+    """Work through the rows in order while the lease is held: one statement to read each
+    row, one to record its attempt, one its result (the handover is read once, its status
+    with each row)."""
+    handover: Handover | None = None  # kept, with what its transport reads cached on it
     while True:
-        handover = Handover.objects.select_related("endpoint").get(pk=lease.handover_id)
-        row = next_row(handover)
+        row = next_row(lease.handover_id, with_handover=handover is None)
         if row is None:
             return None
+        if handover is None:
+            handover = row.handover
+        handover.status = row.handover_status
+        row.handover = handover
         now = timezone.now()
         if row.next_attempt_at and row.next_attempt_at > now:
             return (row.next_attempt_at - now).total_seconds()
@@ -219,25 +243,35 @@ def _arrived(
     return True
 
 
+def _write(lease: Lease, row: OutboundMessage, fields: list[str]) -> None:
+    """Save ``fields`` of the row in one statement fenced by the lease (renewed first when
+    a third of it has passed); ``LeaseLost`` if another worker holds it now."""
+    lease.keep_alive()
+    values = {name: getattr(row, name) for name in fields}
+    if OutboundMessage.objects.filter(lease.fence(), pk=row.pk).update(**values) != 1:
+        raise LeaseLost(f"Handover {lease.handover_id}: the sender lease was taken over.")
+
+
 def _begin_attempt(lease: Lease, row: OutboundMessage) -> None:
-    with transaction.atomic():
-        lease.renew()
-        row.status = OutboxStatus.SENDING
-        row.attempts += 1
-        row.attempt_started_at = timezone.now()
-        row.save(update_fields=["status", "attempts", "attempt_started_at"])
+    row.status = OutboxStatus.SENDING
+    row.attempts += 1
+    row.attempt_started_at = timezone.now()
+    _write(lease, row, ["status", "attempts", "attempt_started_at"])
 
 
 def _mark_done(lease: Lease, row: OutboundMessage, remote_id: str) -> None:
-    with transaction.atomic():
+    row.status = OutboxStatus.SENT
+    row.remote_id = remote_id[:255]
+    row.sent_at = timezone.now()
+    row.last_error = ""
+    fields = ["status", "remote_id", "sent_at", "last_error"]
+    if row.kind != Kind.START:
+        _write(lease, row, fields)
+        return
+    with transaction.atomic():  # the start is done and the handover queued, or neither
         lease.renew()
-        row.status = OutboxStatus.SENT
-        row.remote_id = remote_id[:255]
-        row.sent_at = timezone.now()
-        row.last_error = ""
-        row.save(update_fields=["status", "remote_id", "sent_at", "last_error"])
-        if row.kind == Kind.START:
-            mark_queued(lease.handover_id)
+        row.save(update_fields=fields)
+        mark_queued(lease.handover_id)
 
 
 def _conversation_over(lease: Lease, handover: Handover, row: OutboundMessage, reason: str) -> None:

@@ -19,9 +19,9 @@ from django.utils import timezone
 
 from endpoints.handovers.enqueue import (
     CALLBACKS_DELIVER,
-    OUTBOX_SEND,
     TYPING,
     enqueue_after_commit,
+    outbox_enqueue,
 )
 from endpoints.models import (
     Endpoint,
@@ -52,13 +52,24 @@ class HandoverClosed(Exception):
 #: The handover's column holding when an event of this kind first happened.
 FIRSTS = {EventKind.AGENT_JOINED: "first_agent_at", EventKind.AGENT_MESSAGE: "first_reply_at"}
 
+#: What ``handover_message_add`` reads of the locked handover.
+#: What ``handover_end`` changes.
+END_FIELDS = ("status", "end_reason", "end_detail", "ended_at", "ended_by", "expires_at", "warn_at")
+MESSAGE_FIELDS = ("status", "end_reason", "session_duration_minutes", "sender_queued_until")
+
 #: The text of the outbox rows that are provider steps rather than messages.
 START_TEXT = "Create the provider's conversation."
 DISCONNECT_TEXT = "Leave the provider's conversation."
 
 
 def lock_handover(handover_id: int) -> Handover:
-    return Handover.objects.select_for_update().select_related("endpoint").get(pk=handover_id)
+    """The handover, its row locked until the transaction ends (with its endpoint, which is
+    read, not locked: every handover of an endpoint would otherwise wait for each other)."""
+    return (
+        Handover.objects.select_for_update(of=("self",))
+        .select_related("endpoint")
+        .get(pk=handover_id)
+    )
 
 
 def reset_idle_clock(handover: Handover, now: datetime) -> None:
@@ -133,7 +144,8 @@ def handover_start(
         )
         reset_idle_clock(handover, now)
         try:
-            with transaction.atomic():
+            with transaction.atomic():  # a publish registered here is dropped with it
+                outbox_enqueue(handover, now=now)
                 handover.save()
         except IntegrityError:  # another request for the same session won the race
             existing = _open_handover(endpoint, session_id)
@@ -153,7 +165,6 @@ def handover_start(
                 ),
             ]
         )
-        enqueue_after_commit(OUTBOX_SEND, handover.pk)
     logger.info("Handover %s started on endpoint %s", handover.public_id, endpoint.pk)
     return handover, True
 
@@ -177,23 +188,32 @@ def handover_message_add(
     """Queue a user message (its text, its attachments by URL, or the answer to a quick
     reply: ``text``, ``payload``, the offering event's ``in_reply_to`` and its
     ``provider_message_id``) for the agent; ``(message, created)``. Idempotent per client id."""
-    with transaction.atomic():
-        locked = lock_handover(handover.pk)
+    # Four statements, in the caller's transaction when there is one (no savepoint: nothing
+    # is raised inside): the lock, the client id's lookup, the row, the idle clock.
+    with transaction.atomic(savepoint=False):
+        locked = (
+            Handover.objects.select_for_update(of=("self",))
+            .only(*MESSAGE_FIELDS)
+            .get(pk=handover.pk)
+        )
+        existing = None
         if client_message_id:
             existing = locked.outbox.filter(client_message_id=client_message_id).first()
-            if existing is not None:
-                return existing, False
-        if not locked.is_open:
-            raise HandoverClosed(f"The handover has ended ({locked.get_end_reason_display()}).")
-        message = OutboundMessage.objects.create(
-            handover=locked,
-            text=text,
-            client_message_id=client_message_id,
-            data=_message_data(attachments, quick_reply),
-        )
-        reset_idle_clock(locked, timezone.now())
-        locked.save(update_fields=["last_activity_at", "expires_at", "warn_at"])
-        enqueue_after_commit(OUTBOX_SEND, locked.pk)
+        if existing is None and locked.is_open:
+            message = OutboundMessage.objects.create(
+                handover=locked,
+                text=text,
+                client_message_id=client_message_id,
+                data=_message_data(attachments, quick_reply),
+            )
+            now = timezone.now()
+            reset_idle_clock(locked, now)
+            queued = outbox_enqueue(locked, now=now)
+            locked.save(update_fields=["last_activity_at", "expires_at", "warn_at", *queued])
+    if existing is not None:
+        return existing, False
+    if not locked.is_open:
+        raise HandoverClosed(f"The handover has ended ({locked.get_end_reason_display()}).")
     return message, True
 
 
@@ -306,7 +326,7 @@ def handover_end(
         if detail and reason == EndReason.ERROR:
             data["detail"] = detail[:500]
         record_event(handover, EventKind.ENDED, data)
-        handover.save()
+        fields = [*END_FIELDS, "last_event_seq"]
         handover.outbox.filter(status__in=[OutboxStatus.PENDING, OutboxStatus.SENDING]).update(
             status=OutboxStatus.FAILED, last_error="The handover ended before it was sent."
         )
@@ -314,7 +334,8 @@ def handover_end(
             OutboundMessage.objects.create(
                 handover=handover, kind=OutboundMessage.Kind.DISCONNECT, text=DISCONNECT_TEXT
             )
-            enqueue_after_commit(OUTBOX_SEND, handover.pk)
+            fields += outbox_enqueue(handover, now=now)
+        handover.save(update_fields=fields)
     logger.info("Handover %s ended: %s", handover.public_id, reason)
     return True
 

@@ -43,7 +43,7 @@ def outbox_send_task(handover_id: int) -> None:
     _again(outbox_send_task, handover_id, outbox.outbox_send(handover_id))
     # A row queued while another worker held the lease: that worker may have looked
     # before it was committed. Whoever finds it due now does it.
-    if outbox.has_due_messages(handover_id) and _free(handover_id, leases.SENDER):
+    if outbox.has_due_messages(handover_id):
         outbox_send_task.delay(handover_id)
 
 
@@ -111,13 +111,10 @@ def outbox_due_handovers(limit: int) -> list[int]:
     fresh = Q(
         attempts=0, created_at__gt=now - timedelta(seconds=settings.RELAY_SWEEP_GRACE_SECONDS)
     )
-    due_by_status = Q()
-    for status, kinds in outbox.DUE_KINDS.items():
-        due_by_status |= Q(handover__status=status, kind__in=kinds)
     rows = (
         OutboundMessage.objects.filter(
             leases.free(leases.SENDER, prefix="handover__"),
-            due_by_status,
+            outbox.due_by_status(),
             Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
             status__in=outbox.UNSENT,
         )

@@ -105,6 +105,11 @@ class Handover(models.Model):
     #: talks to the provider for this handover (start, outbox in order, disconnect).
     sender_lease_owner = models.CharField(max_length=32, blank=True, editable=False)
     sender_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    #: While in the future, a sender task for this handover is queued and has not started:
+    #: a new outbox row needs no task of its own (one publish per burst). Set with the
+    #: publish under the row lock, cleared by the task as it starts; a task lost with its
+    #: broker is found by the sweeper once the row is older than the sweep grace.
+    sender_queued_until = models.DateTimeField(null=True, blank=True, editable=False)
     #: The same for delivering this handover's events to the callback URL.
     callback_lease_owner = models.CharField(max_length=32, blank=True, editable=False)
     callback_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
