@@ -78,3 +78,20 @@ def check_api_base_url(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
             id="genesys.E003",
         )
     ]
+
+
+@checks.register()
+def check_stream_connection_limit(
+    app_configs: Any = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """The relay's connection limit for event streams: 0 (none) or a positive count."""
+    if settings.GENESYS_STREAM_CONNECTION_LIMIT >= 0:
+        return []
+    return [
+        checks.Error(
+            f"GENESYS_STREAM_CONNECTION_LIMIT is {settings.GENESYS_STREAM_CONNECTION_LIMIT}.",
+            hint="Set it to 0 (no limit: one connection per open web chat) or to the most "
+            "event streams one relay process may hold.",
+            id="genesys.E004",
+        )
+    ]

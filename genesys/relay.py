@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Callable, Collection
 
+import aiohttp
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 
@@ -35,7 +36,7 @@ from genesys.open_messaging.transport import (
 from genesys.platform.regions import Region
 from genesys.providers import GenesysCloudProvider, GenesysOpenMessagingProvider
 from genesys.webchat.client import WebChatSession
-from genesys.webchat.event_stream import StreamSupervisor
+from genesys.webchat.event_stream import READ_CONNECTIONS, StreamSupervisor
 from genesys.webchat.transport import record_stream_event, session_of
 
 logger = logging.getLogger("genesys.relay")
@@ -169,9 +170,17 @@ class GenesysRelay:
             lifetime_seconds=settings.GENESYS_NOTIFICATIONS_CHANNEL_LIFETIME_SECONDS,
         )
         logger.info("Genesys relay %s: started", self.token[:8])
+        # The WebSockets apart from the member and history reads: each open stream holds a
+        # connection, so reads sharing their limit would wait behind them.
+        streams_http = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=settings.GENESYS_STREAM_CONNECTION_LIMIT)
+        )
+        reads_http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=READ_CONNECTIONS))
         try:
             async with StreamSupervisor(
                 handle,
+                http=streams_http,
+                reads=reads_http,
                 heartbeat_timeout=settings.GENESYS_STREAM_HEARTBEAT_TIMEOUT,
                 poll_seconds=settings.GENESYS_STREAM_POLL_SECONDS,
             ) as supervisor:
@@ -187,6 +196,8 @@ class GenesysRelay:
             else:
                 logger.info("Genesys relay %s: released its handovers", self.token[:8])
         finally:
+            await streams_http.close()
+            await reads_http.close()
             poll_thread.close()
             pool.close()
 

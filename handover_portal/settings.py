@@ -334,6 +334,8 @@ RELAY_THREADS = env.int("RELAY_THREADS", default=8)
 # A relay replica holds a handover this long without renewing; a dead one's are taken over.
 RELAY_OWNERSHIP_LEASE_SECONDS = env.float("RELAY_OWNERSHIP_LEASE_SECONDS", default=15.0)
 GENESYS_STREAM_HEARTBEAT_TIMEOUT = env.float("GENESYS_STREAM_HEARTBEAT_TIMEOUT", default=90.0)
+# Connections the relay opens for web chat event streams, one per stream held; 0: no limit.
+GENESYS_STREAM_CONNECTION_LIMIT = env.int("GENESYS_STREAM_CONNECTION_LIMIT", default=0)
 GENESYS_STREAM_POLL_SECONDS = env.float("GENESYS_STREAM_POLL_SECONDS", default=5.0)
 # Open Messaging: an agent who leaves while another may take over (a transfer between
 # queues) ends the handover only if no agent is connected this many seconds later.

@@ -172,6 +172,7 @@ class ConversationStream:
         remembered_messages: int = 10_000,
         known_message_ids: Iterable[str] = (),
         http: aiohttp.ClientSession | None = None,
+        reads: aiohttp.ClientSession | None = None,
     ) -> None:
         self.region = region
         self.session = session
@@ -185,6 +186,10 @@ class ConversationStream:
         self.request_timeout = request_timeout
         self.remembered_messages = remembered_messages
         self._http = http
+        #: The member and history reads go through their own session when given: a
+        #: WebSocket holds its connection for as long as it is open, so reads sharing a
+        #: connection limit with the streams wait behind them.
+        self._reads = reads
         # The SSRF guard: the URI comes from Genesys; refuse it before anyone connects.
         self._stream_uri = check_event_stream_uri(region, session.event_stream_uri)
         self._messages_topic = f"v2.conversations.chats.{session.conversation_id}.messages"
@@ -238,6 +243,8 @@ class ConversationStream:
             self._task.cancel()
 
     async def _run(self, http: aiohttp.ClientSession) -> None:
+        if self._reads is None:
+            self._reads = http
         loop = asyncio.get_running_loop()
         failures = 0  # failed connects in a row: after max_connect_failures, poll instead
         setbacks = 0  # connects in a row that failed or could not catch up: the backoff's n
@@ -436,7 +443,9 @@ class ConversationStream:
         """Deliver what the member list and the history show that was not delivered yet:
         agents who joined, their messages, agents who left, then the end."""
         entities = await self._read(
-            guest.fetch_members(http, self.region, self.session, timeout=self.request_timeout)
+            guest.fetch_members(
+                self._reads, self.region, self.session, timeout=self.request_timeout
+            )
         )
         joined: list[tuple[str, _Member]] = []
         left: list[tuple[str, _Member]] = []
@@ -468,7 +477,7 @@ class ConversationStream:
         """Offer every history message after the cursor to ``_on_message``, oldest first."""
         while True:
             page_read = guest.fetch_history_page(
-                http,
+                self._reads,
                 self.region,
                 self.session,
                 after=self._history_cursor,
@@ -492,7 +501,7 @@ class ConversationStream:
         member = self._members.get(member_id)
         if member is None:
             lookup = guest.fetch_member(
-                http, self.region, self.session, member_id, timeout=self.request_timeout
+                self._reads, self.region, self.session, member_id, timeout=self.request_timeout
             )
             try:
                 info = await self._read(lookup)
@@ -560,6 +569,10 @@ class ConversationStream:
 
 SupervisorHandler = Callable[[str, Event], Awaitable[None]]
 
+#: Connections for the member and history reads of a supervisor's streams (aiohttp's
+#: default limit), when it is not given a session for them.
+READ_CONNECTIONS = 100
+
 
 class StreamSupervisor:
     """Holds one ``ConversationStream`` per key (e.g. a handover id) in this event loop.
@@ -569,6 +582,11 @@ class StreamSupervisor:
     key disappeared. A stream that ended, or whose stream URI the guard refused, is not
     started again while its key is still wanted with the same session; one that crashed
     is, at the next ``sync``. ``stream_options`` go to every ``ConversationStream``.
+
+    ``http`` carries the WebSockets and ``reads`` the member and history reads. Apart, so
+    that reads never wait behind the streams: a stream holds its connection while it is
+    open, so the WebSockets' connection limit caps the streams held (by default the
+    supervisor's own sessions: streams unlimited, reads ``READ_CONNECTIONS``).
     """
 
     def __init__(
@@ -576,12 +594,14 @@ class StreamSupervisor:
         handler: SupervisorHandler,
         *,
         http: aiohttp.ClientSession | None = None,
+        reads: aiohttp.ClientSession | None = None,
         **stream_options: Any,
     ) -> None:
         self.handler = handler
         self.stream_options = stream_options
         self._http = http
-        self._own_http: aiohttp.ClientSession | None = None
+        self._reads = reads
+        self._own: list[aiohttp.ClientSession] = []
         self._running: dict[str, tuple[WebChatSession, ConversationStream, asyncio.Task]] = {}
         self._finished: dict[str, WebChatSession] = {}
 
@@ -616,6 +636,7 @@ class StreamSupervisor:
                     session,
                     self._handler_for(key),
                     http=self._session(),
+                    reads=self._read_session(),
                     **self.stream_options,
                 )
             except GenesysError as error:
@@ -629,16 +650,28 @@ class StreamSupervisor:
         """Stop every stream and wait for them to close."""
         running, self._running = list(self._running.values()), {}
         await self._stop(running)
-        if self._own_http is not None:
-            await self._own_http.close()
-            self._own_http = None
+        own, self._own = self._own, []
+        for http in own:
+            await http.close()
+        if self._http in own:
+            self._http = None
+        if self._reads in own:
+            self._reads = None
 
     def _session(self) -> aiohttp.ClientSession:
-        if self._http is not None:
-            return self._http
-        if self._own_http is None or self._own_http.closed:
-            self._own_http = aiohttp.ClientSession()
-        return self._own_http
+        if self._http is None or self._http.closed:
+            self._http = self._own_session(limit=0)
+        return self._http
+
+    def _read_session(self) -> aiohttp.ClientSession:
+        if self._reads is None or self._reads.closed:
+            self._reads = self._own_session(limit=READ_CONNECTIONS)
+        return self._reads
+
+    def _own_session(self, *, limit: int) -> aiohttp.ClientSession:
+        http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=limit))
+        self._own.append(http)
+        return http
 
     def _handler_for(self, key: str) -> StreamHandler:
         async def handle(event: Event) -> None:

@@ -183,3 +183,66 @@ def test_a_replica_that_cannot_renew_its_leases_lets_its_streams_go(
         failing_since = time.monotonic()
         wait_for(lambda: genesys.state()["open_streams"] == 0, what="the stream to close")
         assert time.monotonic() - failing_since > 0.8  # not at the first failure: a lease
+
+
+# Many streams, one relay
+
+STREAMS = 300  # three times aiohttp's default connection limit, which capped them at 100
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_relay_holds_every_stream_and_polls_nothing_while_idle(genesys, settings):
+    """300 web chats: every event stream is held (they shared one session limited to 100
+    connections: the 101st waited, timed out and fell back to polling, whose reads waited
+    in the same pool); once caught up the relay sends Genesys nothing while nothing
+    happens; an agent joining the last conversation reaches its handover."""
+    settings.GENESYS_STREAM_CONNECTION_LIMIT = 0
+    genesys.settings(heartbeat_seconds=30)
+    endpoint = GenesysSettingsFactory(
+        organization_id=genesys.organization_id,
+        deployment_id=genesys.deployment_id,
+        queue_id=genesys.queue_id,
+        queue_name=genesys.queue_name,
+    ).endpoint
+    chats = [genesys.create_chat(f"Guest {n}") for n in range(STREAMS)]
+    handovers = HandoverFactory.create_batch(
+        STREAMS, endpoint=endpoint, provider="genesys", status="queued"
+    )
+    WebChatConversation.objects.bulk_create(
+        WebChatConversation(
+            handover=handover,
+            conversation_id=chat["id"],
+            member_id=chat["member"]["id"],
+            jwt=chat["jwt"],
+            event_stream_uri=chat["eventStreamUri"],
+        )
+        for handover, chat in zip(handovers, chats, strict=True)
+    )
+
+    with running(GenesysRelay(poll_seconds=0.5, threads=4)):
+        wait_for(
+            lambda: genesys.state()["open_streams"] == STREAMS, timeout=120, what="every stream"
+        )
+        # Each stream's catch-up after its connect: one member list and one history read.
+        wait_for(
+            lambda: (
+                genesys.request_count("/api/v2/webchat/guest/conversations", "GET") >= 2 * STREAMS
+            ),
+            timeout=60,
+            what="every catch-up",
+        )
+        time.sleep(1)  # a read in flight lands now
+        genesys.clear_requests()
+        time.sleep(3)  # idle
+        idle_gets = genesys.request_count("/api/v2/", "GET")
+        genesys.agent_join(chats[-1]["id"], name="Alex Agent")
+        wait_for(
+            lambda: HandoverEvent.objects.filter(
+                handover=handovers[-1], kind=EventKind.AGENT_JOINED
+            ).exists(),
+            what="the agent's join",
+        )
+        held = genesys.state()["open_streams"]
+
+    assert idle_gets == 0
+    assert held == STREAMS
