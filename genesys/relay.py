@@ -168,6 +168,8 @@ class GenesysRelay:
             heartbeat_timeout=settings.GENESYS_NOTIFICATIONS_HEARTBEAT_TIMEOUT,
             max_channels=settings.GENESYS_NOTIFICATIONS_MAX_CHANNELS,
             lifetime_seconds=settings.GENESYS_NOTIFICATIONS_CHANNEL_LIFETIME_SECONDS,
+            # Half the threads at most, so that frames are recorded while catch-ups read.
+            catch_up_concurrency=max(1, self.threads // 2),
         )
         logger.info("Genesys relay %s: started", self.token[:8])
         # The WebSockets apart from the member and history reads: each open stream holds a

@@ -13,9 +13,10 @@ between queues disconnects the agent before the next queue connects).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,6 +116,12 @@ class NotificationChannel:
     it builds a new channel (Genesys's last 24 h) and catches up again. A conversation that
     cannot be read or recorded is set aside and read again every ``retry_seconds``: one bad
     conversation never holds up the others.
+
+    The catch-up reads run beside the receive loop, ``catch_up_concurrency`` at a time, so
+    frames keep being read while a thousand new conversations are; a read takes its
+    conversation's place in the recording order as it starts (a frame arriving while it
+    reads is recorded after it). A read failing for the whole channel (its token, Genesys
+    away) reconnects.
     """
 
     def __init__(
@@ -131,6 +138,7 @@ class NotificationChannel:
         retry_seconds: float = 5.0,
         lifetime_seconds: float = 23 * 3600.0,
         blocking: Blocking = asyncio.to_thread,
+        catch_up_concurrency: int = 4,
     ) -> None:
         self.region = region
         self.connection = connection
@@ -157,6 +165,12 @@ class NotificationChannel:
         self._recording: set[asyncio.Task[None]] = set()
         self._order: dict[str, list[Any]] = {}  # conversation id → [lock, users]
         self._changed = asyncio.Event()
+        #: Catch-up reads in flight, at most this many at once (on the ``blocking`` pool,
+        #: which also records frames: never all of it).
+        self._catch_ups: set[asyncio.Task[None]] = set()
+        self._reading = asyncio.Semaphore(max(1, catch_up_concurrency))
+        #: A catch-up read's error of the whole channel: the receive loop reconnects on it.
+        self._channel_error: BaseException | None = None
         self.connects = 0
 
     def watch(self, conversation_ids: set[str]) -> None:
@@ -194,10 +208,11 @@ class NotificationChannel:
         return max(delay, retry_after or 0.0)
 
     async def close(self) -> None:
-        for task in [*self._grace.values(), *self._recording]:
+        for task in [*self._grace.values(), *self._recording, *self._catch_ups]:
             task.cancel()
         self._grace.clear()
         self._recording.clear()
+        self._catch_ups.clear()
 
     async def _hold(self, http: aiohttp.ClientSession) -> None:
         channel = await self.blocking(self.client.create_notification_channel)
@@ -216,41 +231,52 @@ class NotificationChannel:
         async with ws:
             self.connects += 1
             logger.info("Genesys notifications (%s): channel connected", self.region.host)
-            await self._subscribe()
-            await self._catch_up(self.conversations)
-            loop = asyncio.get_running_loop()
+            try:
+                await self._receive(ws)
+            finally:  # the next connection catches up on everything again
+                for task in self._catch_ups:
+                    task.cancel()
+                self._catch_ups.clear()
+                self._channel_error = None
+
+    async def _receive(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        await self._subscribe()
+        self._catch_up_beside(self.conversations)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.heartbeat_timeout
+        rebuild_at = loop.time() + self.lifetime_seconds
+        while True:
+            if self._channel_error is not None:
+                raise self._channel_error
+            if loop.time() >= rebuild_at:
+                logger.info(
+                    "Genesys notifications (%s): a new channel before this one's 24 h "
+                    "lifetime ends",
+                    self.region.host,
+                )
+                return
+            if self._changed.is_set():
+                new = self.conversations - (self._subscribed or set())
+                await self._subscribe()
+                self._catch_up_beside(new)
+            if self._unread and loop.time() >= self._retry_at:
+                unread, self._unread = self._unread & self.conversations, set()
+                self._catch_up_beside(unread)
+            try:
+                frame = await ws.receive(timeout=0.5)
+            except TimeoutError:
+                if loop.time() > deadline:
+                    logger.warning("Genesys notifications: silent channel; reconnecting")
+                    return
+                continue
             deadline = loop.time() + self.heartbeat_timeout
-            rebuild_at = loop.time() + self.lifetime_seconds
-            while True:
-                if loop.time() >= rebuild_at:
-                    logger.info(
-                        "Genesys notifications (%s): a new channel before this one's 24 h "
-                        "lifetime ends",
-                        self.region.host,
-                    )
-                    return
-                if self._changed.is_set():
-                    new = self.conversations - (self._subscribed or set())
-                    await self._subscribe()
-                    await self._catch_up(new)
-                if self._unread and loop.time() >= self._retry_at:
-                    unread, self._unread = self._unread & self.conversations, set()
-                    await self._catch_up(unread)
-                try:
-                    frame = await ws.receive(timeout=0.5)
-                except TimeoutError:
-                    if loop.time() > deadline:
-                        logger.warning("Genesys notifications: silent channel; reconnecting")
-                        return
-                    continue
-                deadline = loop.time() + self.heartbeat_timeout
-                if frame.type == aiohttp.WSMsgType.TEXT:
-                    await self._on_frame(frame.data)
-                elif frame.type in (
-                    aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING,
-                    aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR,
-                ):  # fmt: skip
-                    return
+            if frame.type == aiohttp.WSMsgType.TEXT:
+                await self._on_frame(frame.data)
+            elif frame.type in (
+                aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING,
+                aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR,
+            ):  # fmt: skip
+                return
 
     async def _subscribe(self) -> None:
         self._changed.clear()
@@ -268,15 +294,43 @@ class NotificationChannel:
         )
         self._subscribed = set(wanted)
 
+    def _catch_up_beside(self, conversation_ids: set[str]) -> None:
+        """Catch up on ``conversation_ids`` beside the receive loop; an error of the whole
+        channel is raised by the loop (``_channel_error``)."""
+        if not conversation_ids:
+            return
+
+        async def catch_up() -> None:
+            try:
+                await self._catch_up(conversation_ids)
+            except Exception as error:  # the loop raises it: run() logs it and reconnects
+                self._channel_error = error
+
+        task = asyncio.create_task(catch_up())
+        self._catch_ups.add(task)
+        task.add_done_callback(self._catch_ups.discard)
+
     async def _catch_up(self, conversation_ids: set[str]) -> None:
-        """Read each conversation as it is now: what happened before we subscribed."""
-        for conversation_id in sorted(conversation_ids):
+        """Read each conversation as it is now: what happened before we subscribed; at most
+        ``catch_up_concurrency`` reads at once. Raises the first error of the whole channel
+        (the other reads are cancelled: the channel reconnects and reads them all again)."""
+        try:
+            async with asyncio.TaskGroup() as group:
+                for conversation_id in sorted(conversation_ids):
+                    group.create_task(self._read_in_order(conversation_id))
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+
+    async def _read_in_order(self, conversation_id: str) -> None:
+        # Its turn in the conversation's order once it is about to read, not before: a frame
+        # recorded while the read waited is older than what the read will see.
+        async with self._reading, self._in_order(conversation_id):
             try:
                 found = await self.blocking(
                     open_messaging.get_conversation, self.client, conversation_id
                 )
             except errors.GenesysNotFound:
-                continue
+                return
             except CHANNEL_ERRORS:
                 raise
             except errors.GenesysError as error:
@@ -285,7 +339,7 @@ class NotificationChannel:
                     conversation_id, error,
                 )  # fmt: skip
                 self._set_aside(conversation_id)
-                continue
+                return
             await self._on_conversation(conversation_id, found)
 
     def _set_aside(self, conversation_id: str) -> None:
@@ -311,11 +365,18 @@ class NotificationChannel:
             task.add_done_callback(self._recording.discard)
 
     async def _record_in_order(self, conversation_id: str, body: Mapping[str, Any]) -> None:
+        async with self._in_order(conversation_id):
+            await self._on_conversation(conversation_id, body)
+
+    @contextlib.asynccontextmanager
+    async def _in_order(self, conversation_id: str) -> AsyncIterator[None]:
+        """The conversation's turn: its frames and catch-up reads one at a time, in the
+        order they came (the lock is FIFO)."""
         entry = self._order.setdefault(conversation_id, [asyncio.Lock(), 0])
-        entry[1] += 1  # frames of this conversation waiting or being recorded
+        entry[1] += 1  # frames and reads of this conversation waiting or being recorded
         try:
             async with entry[0]:
-                await self._on_conversation(conversation_id, body)
+                yield
         finally:
             entry[1] -= 1
             if not entry[1]:
