@@ -16,7 +16,7 @@ import contextlib
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -173,6 +173,7 @@ class ConversationStream:
         known_message_ids: Iterable[str] = (),
         http: aiohttp.ClientSession | None = None,
         reads: aiohttp.ClientSession | None = None,
+        joining: asyncio.Semaphore | None = None,
     ) -> None:
         self.region = region
         self.session = session
@@ -190,6 +191,8 @@ class ConversationStream:
         #: WebSocket holds its connection for as long as it is open, so reads sharing a
         #: connection limit with the streams wait behind them.
         self._reads = reads
+        #: Turns for connecting and catching up, shared by a supervisor's streams.
+        self.joining = joining
         # The SSRF guard: the URI comes from Genesys; refuse it before anyone connects.
         self._stream_uri = check_event_stream_uri(region, session.event_stream_uri)
         self._messages_topic = f"v2.conversations.chats.{session.conversation_id}.messages"
@@ -263,7 +266,8 @@ class ConversationStream:
                 continue
             last_websocket_try = loop.time()
             try:
-                held = await self._hold_websocket(http)  # connected: no longer polling
+                async with self._joining_turn() as joined:
+                    held = await self._hold_websocket(http, joined)  # connected: not polling
                 failures = 0
                 setbacks = 0 if held.caught_up else setbacks + 1
                 retry_after = held.retry_after
@@ -304,9 +308,34 @@ class ConversationStream:
 
     # The WebSocket
 
-    async def _hold_websocket(self, http: aiohttp.ClientSession) -> _Held:
-        """Connect, catch up, read frames until the socket closes or falls silent; whether
-        it caught up, and the ``Retry-After`` of the failure that ended it, if any.
+    @contextlib.asynccontextmanager
+    async def _joining_turn(self) -> AsyncIterator[Callable[[], None]]:
+        """A turn among the streams connecting and catching up at once (``joining``, when
+        given); the block calls what it yields once it has caught up, to give it back."""
+        slot = self.joining
+        if slot is None:
+            yield lambda: None
+            return
+        await slot.acquire()
+        released = False
+
+        def joined() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                slot.release()
+
+        try:
+            yield joined
+        finally:
+            joined()
+
+    async def _hold_websocket(
+        self, http: aiohttp.ClientSession, joined: Callable[[], None] = lambda: None
+    ) -> _Held:
+        """Connect, catch up (then ``joined()``), read frames until the socket closes or
+        falls silent; whether it caught up, and the ``Retry-After`` of the failure that
+        ended it, if any.
 
         Raises ``_ConnectFailed`` when no connection was made; ``_Ended`` when it is over.
         """
@@ -333,6 +362,7 @@ class ConversationStream:
             try:
                 await self._catch_up(http)
                 caught_up = True
+                joined()
                 while True:
                     try:
                         frame = await ws.receive(timeout=self.heartbeat_timeout)
@@ -572,6 +602,8 @@ SupervisorHandler = Callable[[str, Event], Awaitable[None]]
 #: Connections for the member and history reads of a supervisor's streams (aiohttp's
 #: default limit), when it is not given a session for them.
 READ_CONNECTIONS = 100
+#: Streams of a supervisor that connect and catch up at once.
+JOINING_AT_ONCE = 50
 
 
 class StreamSupervisor:
@@ -586,7 +618,10 @@ class StreamSupervisor:
     ``http`` carries the WebSockets and ``reads`` the member and history reads. Apart, so
     that reads never wait behind the streams: a stream holds its connection while it is
     open, so the WebSockets' connection limit caps the streams held (by default the
-    supervisor's own sessions: streams unlimited, reads ``READ_CONNECTIONS``).
+    supervisor's own sessions: streams unlimited, reads ``READ_CONNECTIONS``). At most
+    ``joining_at_once`` streams connect and catch up at a time, so that thousands starting
+    together (the relay starting, a replica's handovers taken over) come in a steady
+    stream rather than all at once, within Genesys's rate limits and the reads' timeouts.
     """
 
     def __init__(
@@ -595,12 +630,14 @@ class StreamSupervisor:
         *,
         http: aiohttp.ClientSession | None = None,
         reads: aiohttp.ClientSession | None = None,
+        joining_at_once: int = JOINING_AT_ONCE,
         **stream_options: Any,
     ) -> None:
         self.handler = handler
         self.stream_options = stream_options
         self._http = http
         self._reads = reads
+        self._joining = asyncio.Semaphore(max(1, joining_at_once))
         self._own: list[aiohttp.ClientSession] = []
         self._running: dict[str, tuple[WebChatSession, ConversationStream, asyncio.Task]] = {}
         self._finished: dict[str, WebChatSession] = {}
@@ -637,6 +674,7 @@ class StreamSupervisor:
                     self._handler_for(key),
                     http=self._session(),
                     reads=self._read_session(),
+                    joining=self._joining,
                     **self.stream_options,
                 )
             except GenesysError as error:

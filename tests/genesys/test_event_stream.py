@@ -617,3 +617,31 @@ def test_a_stream_that_connects_but_cannot_catch_up_backs_off_further_each_time(
     # Each connect's history read failed (after its own retries): backoff(1), (2), (3)…,
     # not backoff(1) again and again as if each connect had held the stream.
     assert asked[:3] == [1, 2, 3]
+
+
+def test_the_supervisor_lets_a_few_streams_connect_and_catch_up_at_once(genesys):
+    """Thousands of streams starting together (the relay starting) come a few at a time:
+    the next connects once one of those has caught up (its reads answered)."""
+    sessions = [create(genesys, f"Guest {n}") for n in range(12)]
+    genesys.add_fault(
+        "/api/v2/webchat/guest/conversations/", method="GET", delay_seconds=1.5, for_seconds=60
+    )
+
+    async def scenario() -> tuple[int, int]:
+        async def handler(key: str, event: Event) -> None:
+            pass
+
+        async with StreamSupervisor(handler, joining_at_once=3, **FAST) as supervisor:
+            await supervisor.sync({str(n): (REGION, one) for n, one in enumerate(sessions)})
+            await until(lambda: genesys.state()["open_streams"] >= 3, "the first three")
+            await asyncio.sleep(0.5)  # within their catch-up (1.5 s a read)
+            first = (await act(genesys.state))["open_streams"]
+            deadline = time.monotonic() + 30
+            while (await act(genesys.state))["open_streams"] < len(sessions):
+                assert time.monotonic() < deadline, "not every stream connected"
+                await asyncio.sleep(0.1)
+            return first, (await act(genesys.state))["open_streams"]
+
+    first, held = run(scenario())
+    assert first == 3  # was 12: every stream connected at once
+    assert held == len(sessions)
