@@ -166,13 +166,19 @@ class NotificationsSupervisor:
         *,
         max_channels: int = MAX_CHANNELS,
         max_topics: int = MAX_TOPICS,
+        catch_up_concurrency: int = 4,
         **options: Any,
     ) -> None:
         self.on_participants = on_participants
         self.on_abandoned = on_abandoned
         self.max_channels = max_channels
         self.max_topics = min(max_topics, MAX_TOPICS)
-        self.options = options
+        #: The catch-up reads of every channel together, so that the blocking pool they
+        #: share keeps threads for creating and subscribing channels and recording frames.
+        self.options = {
+            **options,
+            "catch_up_turns": asyncio.Semaphore(max(1, catch_up_concurrency)),
+        }
         self.pools: dict[tuple[int, str], ChannelPool] = {}
         #: Channels stopped since the last sync, closed (their grace tasks) there.
         self.closing: list[tuple[NotificationChannel, asyncio.Task[None]]] = []

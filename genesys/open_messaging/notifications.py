@@ -117,7 +117,8 @@ class NotificationChannel:
     cannot be read or recorded is set aside and read again every ``retry_seconds``: one bad
     conversation never holds up the others.
 
-    The catch-up reads run beside the receive loop, ``catch_up_concurrency`` at a time, so
+    The catch-up reads run beside the receive loop, ``catch_up_concurrency`` at a time (or
+    as many as ``catch_up_turns``, shared by the channels of a supervisor), so
     frames keep being read while a thousand new conversations are; a read takes its
     conversation's place in the recording order as it starts (a frame arriving while it
     reads is recorded after it). A read failing for the whole channel (its token, Genesys
@@ -139,6 +140,7 @@ class NotificationChannel:
         lifetime_seconds: float = 23 * 3600.0,
         blocking: Blocking = asyncio.to_thread,
         catch_up_concurrency: int = 4,
+        catch_up_turns: asyncio.Semaphore | None = None,
     ) -> None:
         self.region = region
         self.connection = connection
@@ -168,7 +170,7 @@ class NotificationChannel:
         #: Catch-up reads in flight, at most this many at once (on the ``blocking`` pool,
         #: which also records frames: never all of it).
         self._catch_ups: set[asyncio.Task[None]] = set()
-        self._reading = asyncio.Semaphore(max(1, catch_up_concurrency))
+        self._reading = catch_up_turns or asyncio.Semaphore(max(1, catch_up_concurrency))
         #: A catch-up read's error of the whole channel: the receive loop reconnects on it.
         self._channel_error: BaseException | None = None
         self.connects = 0

@@ -176,3 +176,20 @@ def test_the_credentials_version_follows_secret_id_and_saves():
     assert channel_pool.credentials_version(connection) == version
     connection.client_secret = "another-secret-entirely"
     assert channel_pool.credentials_version(connection) != version
+
+
+def test_every_channel_of_a_supervisor_shares_the_catch_up_turns():
+    """Five channels catching up on 1,000 conversations each read ``catch_up_concurrency``
+    at once in all, not each: the thread pool they share keeps threads for creating and
+    subscribing the next channel and for recording frames (with turns of their own, four
+    channels' reads filled it and the fifth channel waited behind them)."""
+
+    async def record(*args: object) -> str:
+        return ""
+
+    supervisor = NotificationsSupervisor(record, record, catch_up_concurrency=3)
+    region, connection = get_region("mypurecloud.de"), OAuth2ConnectionFactory.build()
+    channels = [supervisor.new_channel(region, connection) for _ in range(5)]
+    turns = {id(channel._reading) for channel in channels}
+    assert len(turns) == 1
+    assert channels[0]._reading._value == 3
