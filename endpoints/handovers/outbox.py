@@ -46,7 +46,7 @@ from endpoints.models import (
     OutboundMessage,
 )
 from endpoints.models.handover import OutboxStatus
-from endpoints.providers import get_provider
+from endpoints.providers import get_provider, get_providers
 
 logger = logging.getLogger(__name__)
 
@@ -104,8 +104,21 @@ def next_row(handover_id: int, *, with_handover: bool = True) -> OutboundMessage
         due_by_status(), handover_id=handover_id, status__in=UNSENT
     ).annotate(handover_status=F("handover__status"))
     if with_handover:
-        rows = rows.select_related("handover__endpoint")
+        rows = rows.select_related(
+            "handover__endpoint", *(f"handover__{path}" for path in transports_related())
+        )
     return rows.order_by(receipts_last, "pk").first()
+
+
+def transports_related() -> list[str]:
+    """What the configured providers' transports read of a handover (``related``)."""
+    paths: set[str] = set()
+    for provider in get_providers().values():
+        try:
+            paths.update(provider.get_transport().related)
+        except Exception:  # noqa: S112 (no transport, or one that fails to load: read lazily)
+            continue
+    return sorted(paths)
 
 
 def receipt_enqueue(event: HandoverEvent, *, delivered: bool, reason: str = "") -> None:
@@ -188,6 +201,8 @@ def _send_due(lease: Lease) -> float | None:
                 continue
             return delay
         _mark_done(lease, row, remote_id)
+        if row.kind == Kind.START:
+            handover = None  # the start made the provider's rows: read them with the next
 
 
 def _after_failure(

@@ -48,6 +48,9 @@ class HandoverTransport:
     attachment_types: frozenset[str] = frozenset()
     #: The largest attachment it takes, in bytes (when the channel gives the size).
     attachment_max_bytes: int = 0
+    #: The handover's related rows its calls read (``select_related`` paths from the
+    #: handover): the worker reads them with the handover, in one statement.
+    related: tuple[str, ...] = ()
 
     def start(self, handover: Handover) -> None:
         """Create the provider's conversation for ``handover`` (idempotent: once only)."""

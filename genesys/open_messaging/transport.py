@@ -112,6 +112,8 @@ def _conversation(handover: Handover) -> OpenMessagingConversation:
 class OpenMessagingTransport(HandoverTransport):
     """Genesys Cloud Open Messaging (one opaque Open Messaging user per handover)."""
 
+    related = ("endpoint__genesys_om_settings__node_authentication", "genesys_om")
+
     @property
     def attachment_types(self) -> frozenset[str]:  # type: ignore[override]
         return frozenset(settings.GENESYS_OM_ATTACHMENT_TYPES)

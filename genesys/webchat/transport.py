@@ -102,6 +102,8 @@ def _translate(error: errors.GenesysError, *, sent: bool) -> TransportError:
 class WebChatTransport(HandoverTransport):
     """Genesys web chat v2 guest API (one guest member per handover)."""
 
+    related = ("endpoint__genesys_settings", "genesys_webchat")
+
     def start(self, handover: Handover) -> None:
         if WebChatConversation.objects.filter(handover=handover).exists():
             return
