@@ -19,6 +19,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from endpoints import backoff, safe_http
@@ -63,9 +64,15 @@ def callbacks_deliver(handover_id: int) -> float | None:
 
 
 def has_due_events(handover_id: int) -> bool:
-    first = _pending(handover_id).first()
-    return first is not None and (
-        first.next_delivery_at is None or first.next_delivery_at <= timezone.now()
+    """Whether an event is due now and no worker holds the callback lease (one statement)."""
+    return (
+        _pending(handover_id)
+        .filter(
+            leases.free(leases.CALLBACK, prefix="handover__"),
+            Q(next_delivery_at__isnull=True) | Q(next_delivery_at__lte=timezone.now()),
+        )
+        .order_by()
+        .exists()
     )
 
 
@@ -76,13 +83,20 @@ def _pending(handover_id: int):
 
 
 def _deliver_due(lease: leases.Lease) -> float | None:
+    """Deliver the due events in order: per event one statement to read it (the first with
+    its handover and endpoint, kept for the run), one to renew the lease before its POST
+    (a worker whose lease was taken over posts nothing more) and one to record it."""
     handover_id = lease.handover_id
-    handover = Handover.objects.select_related("endpoint").get(pk=handover_id)
-    endpoint = handover.endpoint
+    handover: Handover | None = None
     while True:
-        event = _pending(handover_id).select_related("handover").first()
+        pending = _pending(handover_id)
+        event = (pending if handover else pending.select_related("handover__endpoint")).first()
         if event is None:
             return None
+        if handover is None:
+            handover = event.handover
+        event.handover = handover
+        endpoint = handover.endpoint
         now = timezone.now()
         if event.next_delivery_at and event.next_delivery_at > now:
             return (event.next_delivery_at - now).total_seconds()
@@ -117,10 +131,21 @@ def _deliver_due(lease: leases.Lease) -> float | None:
                     update_fields=["delivery_attempts", "next_delivery_at", "delivery_error"]
                 )
             return delay
+        fields = ["delivery", "delivery_attempts", "delivery_error"]
+        if not outbox.receipt_wanted(event):
+            _write(lease, event, fields)
+            continue
         with transaction.atomic():
             lease.renew()
-            event.save(update_fields=["delivery", "delivery_attempts", "delivery_error"])
+            event.save(update_fields=fields)
             outbox.receipt_enqueue(event, delivered=error is None, reason=event.delivery_error)
+
+
+def _write(lease: leases.Lease, event: HandoverEvent, fields: list[str]) -> None:
+    """Save ``fields`` of the event in one statement fenced by the lease (just renewed)."""
+    values = {name: getattr(event, name) for name in fields}
+    if HandoverEvent.objects.filter(lease.fence(), pk=event.pk).update(**values) != 1:
+        raise leases.LeaseLost(f"Handover {lease.handover_id}: the callback lease was taken over.")
 
 
 def _post(endpoint, event: HandoverEvent) -> str | None:

@@ -121,19 +121,24 @@ def transports_related() -> list[str]:
     return sorted(paths)
 
 
+def receipt_wanted(event: HandoverEvent) -> bool:
+    """Whether the provider wants to hear whether the channel got ``event``: its transport
+    wants receipts and the event is one of its messages."""
+    if event.kind not in RECEIPT_EVENTS or not event.external_id:
+        return False
+    try:
+        return transport_for(event.handover).wants_receipts
+    except Exception:  # a provider gone from the code: nobody to tell
+        return False
+
+
 def receipt_enqueue(event: HandoverEvent, *, delivered: bool, reason: str = "") -> None:
     """Within the transaction that settles ``event``'s callback: queue a receipt for the
     provider when its transport wants them and the event is one of its messages (once per
     event)."""
-    if event.kind not in RECEIPT_EVENTS or not event.external_id:
+    if not receipt_wanted(event):
         return
     handover = event.handover
-    try:
-        transport = transport_for(handover)
-    except Exception:  # a provider gone from the code: nobody to tell
-        return
-    if not transport.wants_receipts:
-        return
     _, created = OutboundMessage.objects.get_or_create(
         handover=handover,
         client_message_id=f"receipt:{event.seq}",

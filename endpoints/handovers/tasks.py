@@ -79,7 +79,7 @@ def handover_typing_task(handover_id: int) -> None:
 def callbacks_deliver_task(handover_id: int) -> None:
     """POST the handover's events to the endpoint's callback URL, in order."""
     _again(callbacks_deliver_task, handover_id, callbacks.callbacks_deliver(handover_id))
-    if callbacks.has_due_events(handover_id) and _free(handover_id, leases.CALLBACK):
+    if callbacks.has_due_events(handover_id):
         callbacks_deliver_task.delay(handover_id)
 
 
@@ -152,7 +152,3 @@ def relay_sweep_task() -> None:
         outbox_send_task.delay(handover_id)
     for handover_id in callback_due_handovers(batch):
         callbacks_deliver_task.delay(handover_id)
-
-
-def _free(handover_id: int, lease: str) -> bool:
-    return Handover.objects.filter(leases.free(lease), pk=handover_id).exists()

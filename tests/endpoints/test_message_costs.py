@@ -213,3 +213,39 @@ def test_the_worker_costs_three_statements_per_message_in_a_burst(endpoint, gene
     # (the handover and what the transport reads of it come with the first row). It was
     # 10 to 15 statements per message, one run per message.
     assert one == 3 + 4
+
+
+# Agent → channel: the callback worker
+
+
+@pytest.mark.django_db
+def test_the_callback_worker_costs_three_statements_per_event_in_a_run(channel):
+    from endpoints.handovers.services import handover_event_record
+
+    handover = HandoverFactory(
+        endpoint__callback_url=channel.url, endpoint__callback_signing_secret="planted-5e1d"
+    )
+
+    def agent_says(text: str) -> None:
+        handover_event_record(
+            handover_id=handover.pk, kind="agent_message", data={"text": text}, external_id=text
+        )
+
+    def statements() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            tasks.callbacks_deliver_task(handover.pk)
+        return len(queries.captured_queries)
+
+    agent_says("one")
+    one = statements()
+    for n in range(10):
+        agent_says(f"m{n}")
+    ten = statements()
+
+    assert len(channel.events()) == 11
+    # Read the event (the first with its handover and endpoint), renew the lease before
+    # its POST, record its delivery (it was 4: the result's write renewed the lease again).
+    assert ten - one == 9 * 3
+    # Per run: the claim, the last look, the release, the look for an event meanwhile (it
+    # was 7: a claim of two statements, the handover apart, the lease's freedom apart).
+    assert one == 3 + 4
