@@ -158,3 +158,13 @@ def test_no_handover_is_owned_twice_by_replicas_polling_at_once():
         assert sum(len(ids) for ids in owned) == len(set().union(*owned))  # disjoint
     assert set().union(*(results[token][-1] for token in tokens)) == handovers
     assert all(len(results[token][-1]) == 5 for token in tokens)
+
+
+def test_a_lease_is_renewed_once_a_third_of_it_has_passed_not_every_poll(handovers):
+    assert poll(A) == handovers
+    assert ownership.renew(token=A) == 0  # just claimed: nothing to rewrite
+    lease = timedelta(seconds=15)  # RELAY_OWNERSHIP_LEASE_SECONDS
+    half_gone = timezone.now() + lease / 2
+    Handover.objects.filter(pk=min(handovers)).update(relay_lease_until=half_gone)
+    assert ownership.renew(token=A) == 1
+    assert poll(A) == handovers
