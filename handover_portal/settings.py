@@ -15,6 +15,7 @@ from pathlib import Path
 import environ
 
 from endpoints.provider_apps import provider_apps
+from handover_portal import database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = BASE_DIR / ".data"
@@ -102,7 +103,11 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
+# Persistent connections with health checks (handover_portal.database; README: "Database
+# connections").
+DATABASES = {
+    "default": database.database_config(env, default_url=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
+}
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server, workers and relay share the file: write-ahead logging lets them read
@@ -192,6 +197,8 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     (_broker_dir / "queue").mkdir(parents=True, exist_ok=True)
     (_broker_dir / "processed").mkdir(parents=True, exist_ok=True)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Workers keep their database connection between tasks (handover_portal.database).
+CELERY_DB_REUSE_MAX = database.CELERY_DB_REUSE_MAX
 # Nothing is lost when a worker dies mid-task: a task is acknowledged when it has finished
 # (every task is safe to run twice), rejected back to the queue if its worker is lost, and a
 # worker reserves one task at a time.
