@@ -108,6 +108,7 @@ TEMPLATES = [
 DATABASES = {
     "default": database.database_config(env, default_url=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
 }
+# The admin's requests are atomic; the API's are not (endpoints.api.transactions).
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server, workers and relay share the file: write-ahead logging lets them read

@@ -16,6 +16,8 @@ from rest_framework import views
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 
+from endpoints.api.transactions import rollback_flags_kept
+
 API_PREFIX = "/api/"
 
 
@@ -23,8 +25,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     """DRF's handler, with a list of errors folded into ``{"detail": …}``.
 
     Anything DRF does not handle propagates, and Django answers it with ``server_error``.
+    The API runs outside ``ATOMIC_REQUESTS``: DRF's rollback of "the request's transaction"
+    does not apply (``endpoints.api.transactions``).
     """
-    response = views.exception_handler(exc, context)
+    with rollback_flags_kept(context.get("request")):
+        response = views.exception_handler(exc, context)
     if response is not None and isinstance(response.data, list):
         response.data = {"detail": " ".join(str(message) for message in response.data)}
     return response

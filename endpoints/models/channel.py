@@ -82,9 +82,8 @@ class ChannelAPIKey(AbstractAPIKey):
         now = timezone.now()
         if self.last_used_at is not None and now - self.last_used_at < LAST_USED_RESOLUTION:
             return False
-        # The UPDATE holds the key's row lock until the request's transaction ends
-        # (ATOMIC_REQUESTS): the cache lets one request a minute try, so that the key's
-        # other requests never queue behind it.
+        # The cache lets one request a minute try, so that the key's other requests never
+        # queue behind its row lock (held until the transaction ends, when there is one).
         gate = f"channel-api-key-used:{self.prefix}"
         if not cache.add(gate, True, timeout=LAST_USED_RESOLUTION.total_seconds()):
             return False
