@@ -2,7 +2,9 @@
 
 The ETag comes from the ``updated_at`` of the rows a response shows (loaded with the object,
 so it costs no query), not from rendering the body: pollers that send ``If-None-Match`` get
-a 304 with no serialization at all.
+a 304 with no serialization at all. Since it names everything the body shows, the body is
+kept under it (``endpoints.api.representations``), for the detail and for each object of a
+list: a repeated read does not serialize again.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from django.utils.cache import patch_cache_control
 from django.utils.http import parse_etags
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from endpoints.api.representations import bodies
 
 #: Bump when a release changes what the API shows for unchanged rows.
 REPRESENTATION_VERSION = "1"
@@ -60,6 +64,30 @@ class ConditionalRetrieveMixin:
             *(f"{perm}={request.user.has_perm(perm)}" for perm in self.get_etag_permissions()),
         )
 
+    def representations(
+        self, request: Request, instances: list[models.Model], etags: list[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The bodies of ``instances``: those kept under their ETags, the others serialized
+        together (one serializer for them all) and kept."""
+        if etags is None:
+            etags = [self.get_etag(request, instance) for instance in instances]
+        found = bodies.get_many(etags)
+        missing = [
+            (etag, obj) for etag, obj in zip(etags, instances, strict=True) if etag not in found
+        ]
+        if missing:
+            made = self.get_serializer([obj for _etag, obj in missing], many=True).data
+            for (etag, _obj), body in zip(missing, made, strict=True):
+                bodies.put(etag, body)
+                found[etag] = body
+        return [found[etag] for etag in etags]
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        data = self.representations(request, list(queryset if page is None else page))
+        return Response(data) if page is None else self.get_paginated_response(data)
+
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
         instance = self.get_object()
         etag = self.get_etag(request, instance)
@@ -67,7 +95,7 @@ class ConditionalRetrieveMixin:
         if if_none_match and etag_matches(etag, if_none_match):
             response: HttpResponse = HttpResponseNotModified()
         else:
-            response = Response(self.get_serializer(instance).data)
+            response = Response(self.representations(request, [instance], [etag])[0])
         response["ETag"] = etag
         # Any cache must ask again each time, and never share one client's answer.
         patch_cache_control(response, private=True, no_cache=True)

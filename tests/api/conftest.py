@@ -7,15 +7,18 @@ from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from endpoints.api.representations import bodies
 from tests.factories import TokenFactory, UserFactory
 
 VIEW_CONFIGURATION = ["endpoints.endpoint", "genesys.oauth2connection"]
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttle_history() -> None:
-    """The throttle counts requests in the cache; every test starts from none."""
+def _fresh_caches() -> None:
+    """The throttle counts requests in the cache, and configuration bodies are kept per
+    ETag: every test starts from none."""
     cache.clear()
+    bodies.clear()
 
 
 def token_client(token: Token) -> APIClient:
