@@ -1,21 +1,78 @@
-"""Rate limits of authenticated API clients."""
+"""Rate limits of authenticated API clients: a counter per client and fixed window.
+
+DRF's throttles keep each client's history, a list of the timestamps of its requests in
+the last window, and read and write it whole on every request: at ``6000/min`` a list of
+up to 6,000 floats pickled both ways per request, and two requests at once lose one of
+their writes. Here each client has one integer per window (``<scope>:<client>:<window>``),
+incremented in the cache: ``incr``, and ``add`` the first time in a window (two round
+trips to Redis each; Django's Redis cache checks the key exists before ``INCRBY``). The
+key expires a window after its window ends.
+
+A fixed window lets a client spend its budget at the end of one window and again at the
+start of the next: at most twice the rate over a window's length, never more than the rate
+within a window. Over the limit, DRF answers 429 with ``Retry-After``: the seconds until the
+window ends.
+"""
 
 from __future__ import annotations
 
+import math
+import time
+from typing import TYPE_CHECKING
+
+from django.core.cache import cache
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
+if TYPE_CHECKING:  # rest_framework.views imports this module (DEFAULT_THROTTLE_CLASSES)
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
+
+def count_request(key: str, *, expires_in: float) -> int:
+    """Add one to the counter at ``key`` (created expiring in ``expires_in`` seconds);
+    its new value."""
+    try:
+        return cache.incr(key)
+    except ValueError:  # first in its window
+        if cache.add(key, 1, timeout=math.ceil(expires_in)):
+            return 1
+        return cache.incr(key)  # another request made it meanwhile
+
 
 class UserRateThrottle(throttling.UserRateThrottle):
-    """DRF's per-user throttle, reading its rate when it runs.
+    """Per user (or channel), ``DEFAULT_THROTTLE_RATES[scope]`` in fixed windows.
 
-    DRF copies ``DEFAULT_THROTTLE_RATES`` into a class attribute at import time, so a changed
-    ``REST_FRAMEWORK`` setting (``override_settings`` in tests) would never reach it. DRF
-    itself reloads ``api_settings`` on ``setting_changed``; reading from there follows it.
+    The rate is read when the throttle runs: DRF copies ``DEFAULT_THROTTLE_RATES`` into a
+    class attribute at import time, so a changed ``REST_FRAMEWORK`` setting
+    (``override_settings`` in tests) would never reach it; DRF reloads ``api_settings`` on
+    ``setting_changed``, and reading from there follows it.
     """
+
+    cache_format = "throttle:%(scope)s:%(ident)s"
 
     def get_rate(self) -> str | None:
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        self.rate = self.get_rate()
+        if self.rate is None:
+            return True
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        now = time.time()
+        window = int(now // self.duration)
+        self.window_ends_at = (window + 1) * self.duration
+        count = count_request(
+            f"{key}:{window}", expires_in=self.window_ends_at - now + self.duration
+        )
+        return count <= self.num_requests
+
+    def wait(self) -> float:
+        """Seconds until the window ends (DRF rounds them up into ``Retry-After``)."""
+        return max(self.window_ends_at - time.time(), 0.0)
 
 
 class HandoverRateThrottle(UserRateThrottle):

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+from collections.abc import Iterator
+
 import pytest
+import redis
 from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -62,3 +67,27 @@ def driver_token() -> Token:
 @pytest.fixture
 def driver(driver_token: Token) -> APIClient:
     return token_client(driver_token)
+
+
+REDIS_CACHE_URL = os.environ.get("TEST_REDIS_CACHE_URL", "redis://127.0.0.1:6379/14")
+
+
+@pytest.fixture
+def redis_cache(settings) -> Iterator[redis.Redis]:
+    """Django's cache on the machine's Redis, under a key prefix of this test's own (others
+    may use the same Redis database); yields a plain client on that database, and deletes
+    the test's keys after."""
+    prefix = f"hp-test-{uuid.uuid4().hex[:12]}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_CACHE_URL,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    client = redis.Redis.from_url(REDIS_CACHE_URL)
+    client.prefix = prefix  # type: ignore[attr-defined]
+    yield client
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)

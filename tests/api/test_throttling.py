@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from django.conf import settings
 from django.test import override_settings
 from django.urls import reverse
 
+from endpoints.api import throttling
 from tests.api.conftest import token_client
 from tests.factories import TokenFactory, UserFactory
 
@@ -50,3 +53,58 @@ def test_a_changed_rate_applies_without_a_restart(api):
         assert api.get(url).status_code == 429
     with with_rate("100/min"):
         assert api.get(url).status_code == 200
+
+
+# --- One counter per client and window, in Redis
+
+
+class Clock:
+    """``time.time`` of the throttle, moved by the test."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    clock = Clock(1_000_000 * 60 + 10.0)  # 10 s into a minute
+    monkeypatch.setattr(throttling, "time", clock)
+    return clock
+
+
+def test_over_the_rate_in_redis_answers_429_until_the_window_ends(api, redis_cache, clock):
+    url = reverse("api:endpoint-list")
+    with with_rate("3/min"):
+        statuses = [api.get(url).status_code for _ in range(3)]
+        clock.now += 20
+        refused = api.get(url)
+        clock.now += 30  # the next minute
+        again = api.get(url)
+
+    assert statuses == [200, 200, 200]
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "30"
+    assert again.status_code == 200
+
+
+def test_the_count_is_one_integer_per_client_and_window(api, redis_cache, clock, viewer_token):
+    url = reverse("api:endpoint-list")
+    with with_rate("1000/min"):
+        for _ in range(5):
+            api.get(url)
+
+    keys = list(redis_cache.scan_iter(f"{redis_cache.prefix}:*throttle*"))
+    assert len(keys) == 1
+    assert keys[0].decode().endswith(f"throttle:user:{viewer_token.user.pk}:1000000")
+    assert redis_cache.get(keys[0]) == b"5"  # not a history of timestamps
+    assert 60 < redis_cache.ttl(keys[0]) <= 110  # past its window's end, by a window
+
+
+def test_requests_at_once_are_all_counted(redis_cache):
+    # DRF's history is read and written whole: requests at once lose each other's writes.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda _: throttling.count_request("k", expires_in=60), range(200)))
+    assert throttling.count_request("k", expires_in=60) == 201
