@@ -22,6 +22,7 @@ from django.views.decorators.debug import sensitive_variables
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
+from endpoints.api import credentials
 from endpoints.models import Channel, ChannelAPIKey
 
 # The library registers its own, channel-less key model: nothing here authenticates with it.
@@ -148,7 +149,11 @@ class ChannelAPIKeyAdmin(APIKeyModelAdmin):
 
     @admin.action(description=_("Revoke the selected keys"), permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ChannelAPIKey]) -> None:
-        count = queryset.filter(revoked=False).update(revoked=True)
+        to_revoke = queryset.filter(revoked=False)
+        prefixes = list(to_revoke.values_list("prefix", flat=True))
+        count = to_revoke.update(revoked=True)
+        # An update sends no signal: forget the keys verified lately by hand.
+        credentials.forget(credentials.API_KEY, prefixes)
         self.message_user(
             request,
             ngettext(

@@ -256,6 +256,9 @@ HANDOVER_RETENTION_DAYS = env.int("HANDOVER_RETENTION_DAYS", default=90)
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/min")
 # The runtime API (handovers) has its own, higher budget per user: a channel polls events.
 API_HANDOVER_THROTTLE_RATE = env.str("API_HANDOVER_THROTTLE_RATE", default="6000/min")
+# A verified API key or token is reused this many seconds (0: verified on every request);
+# saving or deleting it (a revocation) forgets it at once (endpoints.api.credentials).
+API_CREDENTIAL_CACHE_SECONDS = env.int("API_CREDENTIAL_CACHE_SECONDS", default=10)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "endpoints.api.authentication.ChannelAPIKeyAuthentication",

@@ -16,6 +16,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 from rest_framework_api_key.permissions import KeyParser
 
+from endpoints.api import credentials
 from endpoints.models import Channel, ChannelAPIKey
 
 #: What every channel key may do, on its channel's endpoints only: read their configuration
@@ -69,6 +70,9 @@ class ChannelPrincipal:
 class ChannelAPIKeyAuthentication(authentication.BaseAuthentication):
     """``Authorization: Api-Key <key>``; an unknown, revoked or expired key is a 401 that
     says which (only the holder of the whole key learns that it was revoked or expired).
+
+    A key verified in the last ``API_CREDENTIAL_CACHE_SECONDS`` is taken from the cache
+    (``endpoints.api.credentials``): no query, no hash.
     """
 
     keyword = KeyParser.keyword
@@ -78,8 +82,17 @@ class ChannelAPIKeyAuthentication(authentication.BaseAuthentication):
         key = self.key_parser.get(request)
         if key is None:
             return None
-        api_key = self.get_api_key(key.strip())
-        api_key.record_use()
+        key = key.strip()
+        api_key = credentials.recalled_api_key(key)
+        if api_key is None:
+            api_key = self.get_api_key(key)
+            api_key.record_use()
+            credentials.remember_api_key(key, api_key)
+        else:
+            if api_key.has_expired:  # checked on every request, cached or not
+                raise exceptions.AuthenticationFailed(EXPIRED)
+            if api_key.record_use():
+                credentials.remember_api_key(key, api_key)  # with the new last_used_at
         return ChannelPrincipal(api_key.channel), api_key
 
     def get_api_key(self, key: str) -> ChannelAPIKey:
@@ -105,9 +118,17 @@ class ChannelAPIKeyAuthentication(authentication.BaseAuthentication):
 class StaffTokenAuthentication(authentication.TokenAuthentication):
     """DRF's ``Authorization: Token <key>``, the key's form checked before any query (a NUL
     in it made PostgreSQL fail the request with a 500).
+
+    A token verified in the last ``API_CREDENTIAL_CACHE_SECONDS`` is taken from the cache
+    (``endpoints.api.credentials``), as a channel key is.
     """
 
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
         if not TOKEN_FORMAT.fullmatch(key):
             raise exceptions.AuthenticationFailed("Invalid token.")
-        return super().authenticate_credentials(key)
+        token = credentials.recalled_token(key)
+        if token is not None and token.user.is_active:
+            return token.user, token
+        user, token = super().authenticate_credentials(key)
+        credentials.remember_token(key, token)
+        return user, token

@@ -90,7 +90,9 @@ class ChannelAPIKey(AbstractAPIKey):
         stale = models.Q(last_used_at__isnull=True) | models.Q(
             last_used_at__lt=now - LAST_USED_RESOLUTION
         )
-        updated = ChannelAPIKey.objects.filter(stale, pk=self.pk).update(last_used_at=now)
+        # By prefix (unique), not pk: a key recalled from the credential cache has no pk
+        # (it holds the key's hash; endpoints.api.credentials keeps no hash).
+        updated = ChannelAPIKey.objects.filter(stale, prefix=self.prefix).update(last_used_at=now)
         if updated:
             self.last_used_at = now
         return bool(updated)
