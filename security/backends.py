@@ -3,6 +3,7 @@ one query."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -90,3 +91,9 @@ def find_user(username: str) -> AbstractBaseUser | None:
         pass
     matches = list(manager.filter(**{f"{users.USERNAME_FIELD}__iexact": username})[:2])
     return matches[0] if len(matches) == 1 else None
+
+
+def remembered_permissions(user: AbstractBaseUser, permissions: Iterable[str]) -> None:
+    """Give ``user`` (this request's instance) the permissions an earlier request loaded
+    for it (``endpoints.api.credentials``), as ``get_all_permissions`` keeps them."""
+    user._perm_cache = set(permissions)

@@ -7,19 +7,23 @@ cache instead: one round trip to Redis, no query.
 
 - The cache key is an HMAC of the presented key (under ``SECRET_KEY``), never the key;
   the entry holds what the request needs and nothing secret: a channel key's prefix,
-  name, dates and channel; a token's user's id, username and flags. Neither the key, nor
-  its hash, nor the user's password hash is in it.
+  name, dates and channel; a token's user's id, username, flags and permissions. Neither
+  the key, nor its hash, nor the user's password hash is in it.
 - Saving or deleting a channel key, its channel, a token or its user (the admin's revoke,
   deactivating a user) deletes the entries of that key or user at once, in every process
   sharing the cache (an index entry per key prefix and per user names them). What escapes
   that (a ``QuerySet.update()`` elsewhere; a revocation while a request is between its
   query and its write to the cache) takes effect within the window. An expiry date is
   checked on every request, cached or not.
+- A token's entry holds its user's permissions too (the query ``security.backends`` makes
+  once per request), under a generation that any change of a user's or group's
+  permissions or memberships renews: the next request of every token loads them again.
 - ``last_used_at`` is still written at most once a minute (``ChannelAPIKey.record_use``).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -27,14 +31,16 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.db.models import Model
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils.crypto import salted_hmac
 from rest_framework.authtoken.models import Token, TokenProxy
 
 from endpoints.models import Channel, ChannelAPIKey, StaffToken
+from security import backends
 
 API_KEY = "api-key"  # the kinds of credential, in the cache keys
 TOKEN = "token"  # noqa: S105 (a name, not a secret)
@@ -121,21 +127,47 @@ def _user_fields() -> list[str]:
     return [users._meta.pk.attname, users.USERNAME_FIELD, "is_active", "is_staff", "is_superuser"]
 
 
+#: Changes whenever any user's or group's permissions or memberships change: a token's
+#: entry holds its user's permissions as they were under one value of it.
+PERMISSIONS_GENERATION = "api-credential-permissions-generation"
+
+
+def _permissions_generation() -> str:
+    """The current generation, made when there is none (never evicted into a match)."""
+    generation = cache.get(PERMISSIONS_GENERATION)
+    if generation is None:
+        cache.add(PERMISSIONS_GENERATION, uuid.uuid4().hex, timeout=None)
+        generation = cache.get(PERMISSIONS_GENERATION)
+    return generation
+
+
 def remember_token(presented: str, token: Token) -> None:
+    """Keep the token, its user and the user's permissions (``security.backends``: loaded
+    once for the request anyway)."""
+    if _seconds() <= 0:
+        return
     entry = {
         "created": token.created,
         "user": {name: getattr(token.user, name) for name in _user_fields()},
+        "generation": _permissions_generation(),
+        "permissions": sorted(token.user.get_all_permissions()),
     }
     _put(TOKEN, presented, token.user.pk, entry)
 
 
 def recalled_token(presented: str) -> Token | None:
-    """The token verified for ``presented`` within the window, with its user (its other
-    fields, the password's hash among them, load from the database if ever read)."""
-    entry = _get(TOKEN, presented)
-    if entry is None:
+    """The token verified for ``presented`` within the window, with its user and the
+    user's permissions (its other fields, the password's hash among them, load from the
+    database if ever read); ``None`` when not kept, or kept before a permission changed."""
+    if _seconds() <= 0:
+        return None
+    key = _entry_key(TOKEN, presented)
+    found = cache.get_many([key, PERMISSIONS_GENERATION])  # one round trip
+    entry = found.get(key)
+    if entry is None or entry["generation"] != found.get(PERMISSIONS_GENERATION):
         return None
     user: AbstractBaseUser = _instance(get_user_model(), entry["user"])
+    backends.remembered_permissions(user, entry["permissions"])
     created: datetime = entry["created"]
     return Token(key=presented, user=user, created=created)
 
@@ -162,6 +194,17 @@ def _user_changed(sender: type[Model], instance: AbstractBaseUser, **kwargs: Any
     forget(TOKEN, [instance.pk])
 
 
+def _permissions_changed(**kwargs: Any) -> None:
+    """Someone's permissions may differ now: every token's entry is out of date."""
+
+    def renew() -> None:
+        cache.set(PERMISSIONS_GENERATION, uuid.uuid4().hex, timeout=None)
+
+    renew()
+    if connection.in_atomic_block:
+        transaction.on_commit(renew)
+
+
 def connect_signals() -> None:
     """Forget entries when what they hold changes (``EndpointsConfig.ready``)."""
     for signal in (post_save, post_delete):
@@ -171,3 +214,12 @@ def connect_signals() -> None:
             signal.connect(_token_changed, sender=model, dispatch_uid=f"{signal}-{model}")
         signal.connect(_user_changed, sender=get_user_model(), dispatch_uid=f"{signal}-user")
     post_save.connect(_channel_saved, sender=Channel, dispatch_uid="post_save-channel")
+    users = get_user_model()
+    for through in (
+        users.user_permissions.through,
+        users.groups.through,
+        Group.permissions.through,
+    ):
+        m2m_changed.connect(_permissions_changed, sender=through, dispatch_uid=f"m2m-{through}")
+    for model in (Group, Permission):
+        post_delete.connect(_permissions_changed, sender=model, dispatch_uid=f"delete-{model}")

@@ -8,7 +8,7 @@ import pickle
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, Permission, User
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +16,7 @@ from django.utils import timezone
 from endpoints.api import credentials
 from endpoints.models import ChannelAPIKey
 from tests.api.conftest import key_client, token_client
-from tests.factories import ChannelFactory, EndpointFactory, issue_key
+from tests.factories import ChannelFactory, EndpointFactory, TokenFactory, UserFactory, issue_key
 
 pytestmark = pytest.mark.django_db
 
@@ -45,10 +45,47 @@ def test_the_same_key_again_costs_no_query(channel_key, detail, django_assert_nu
         assert client.get(detail).status_code == 200
 
 
-def test_the_same_token_again_costs_no_token_query(api, detail, django_assert_num_queries):
+def test_the_same_token_again_costs_no_query_but_the_endpoints(
+    api, detail, django_assert_num_queries
+):
     assert api.get(detail).status_code == 200
-    with django_assert_num_queries(2):  # the user's permissions, the endpoint
+    with django_assert_num_queries(1):  # the endpoint (the user's permissions are kept)
         assert api.get(detail).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("via", "change"),
+    [
+        pytest.param("own", lambda user, group: user.user_permissions.clear(), id="own-cleared"),
+        pytest.param("group", lambda user, group: group.permissions.clear(), id="group-cleared"),
+        pytest.param("group", lambda user, group: user.groups.remove(group), id="left-group"),
+        pytest.param("group", lambda user, group: group.user_set.clear(), id="group-emptied"),
+        pytest.param("group", lambda user, group: group.delete(), id="group-deleted"),
+    ],
+)
+def test_a_permission_taken_away_counts_on_the_next_request(detail, via, change):
+    view = Permission.objects.get(codename="view_endpoint")
+    user = UserFactory()
+    group = Group.objects.create(name="viewers")
+    if via == "own":
+        user.user_permissions.add(view)
+    else:
+        group.permissions.add(view)
+        user.groups.add(group)
+    client = token_client(TokenFactory(user=user))
+    assert client.get(detail).status_code == 200
+
+    change(user, group)
+
+    assert client.get(detail).status_code == 403
+
+
+def test_a_permission_given_counts_on_the_next_request(detail):
+    user = UserFactory()
+    client = token_client(TokenFactory(user=user))
+    assert client.get(detail).status_code == 403
+    user.user_permissions.add(Permission.objects.get(codename="view_endpoint"))
+    assert client.get(detail).status_code == 200
 
 
 @override_settings(API_CREDENTIAL_CACHE_SECONDS=0)

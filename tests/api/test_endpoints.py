@@ -263,9 +263,9 @@ def test_etag_changes_when_the_endpoint_or_its_nested_rows_change(api, change):
 def test_etag_costs_no_extra_query(api, django_assert_num_queries):
     endpoint = GenesysSettingsFactory().endpoint
     etag = api.get(detail_url(endpoint))["ETag"]
-    # Permissions, the endpoint with settings and connection (the token was verified by
-    # the first request: kept for API_CREDENTIAL_CACHE_SECONDS).
-    with django_assert_num_queries(2):
+    # The endpoint with settings and connection (the token and its user's permissions were
+    # loaded by the first request: kept for API_CREDENTIAL_CACHE_SECONDS).
+    with django_assert_num_queries(1):
         assert api.get(detail_url(endpoint), HTTP_IF_NONE_MATCH=etag).status_code == 304
 
 
