@@ -4,9 +4,9 @@ DRF's throttles keep each client's history, a list of the timestamps of its requ
 the last window, and read and write it whole on every request: at ``6000/min`` a list of
 up to 6,000 floats pickled both ways per request, and two requests at once lose one of
 their writes. Here each client has one integer per window (``<scope>:<client>:<window>``),
-incremented in the cache: ``incr``, and ``add`` the first time in a window (two round
-trips to Redis each; Django's Redis cache checks the key exists before ``INCRBY``). The
-key expires a window after its window ends.
+incremented in the cache: on Django's Redis cache one round trip (``SET NX EX`` and
+``INCR`` pipelined), elsewhere ``incr`` and ``add`` the first time in a window. The key
+expires a window after its window ends.
 
 A fixed window lets a client spend its budget at the end of one window and again at the
 start of the next: at most twice the rate over a window's length, never more than the rate
@@ -20,7 +20,8 @@ import math
 import time
 from typing import TYPE_CHECKING
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
@@ -32,10 +33,21 @@ if TYPE_CHECKING:  # rest_framework.views imports this module (DEFAULT_THROTTLE_
 def count_request(key: str, *, expires_in: float) -> int:
     """Add one to the counter at ``key`` (created expiring in ``expires_in`` seconds);
     its new value."""
+    timeout = math.ceil(expires_in)
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        # One round trip: SET NX (the counter with its expiry, when it is the window's
+        # first) and INCR, pipelined on the client Django's cache uses. Django stores an
+        # int as its digits, so cache.get() reads the counter too.
+        redis_key = backend.make_and_validate_key(key)
+        pipeline = backend._cache.get_client(redis_key, write=True).pipeline(transaction=False)
+        pipeline.set(redis_key, 0, ex=timeout, nx=True)
+        pipeline.incr(redis_key)
+        return int(pipeline.execute()[1])
     try:
         return cache.incr(key)
     except ValueError:  # first in its window
-        if cache.add(key, 1, timeout=math.ceil(expires_in)):
+        if cache.add(key, 1, timeout=timeout):
             return 1
         return cache.incr(key)  # another request made it meanwhile
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import redis
 from django.conf import settings
 from django.test import override_settings
 from django.urls import reverse
@@ -108,3 +109,18 @@ def test_requests_at_once_are_all_counted(redis_cache):
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda _: throttling.count_request("k", expires_in=60), range(200)))
     assert throttling.count_request("k", expires_in=60) == 201
+
+
+def test_a_request_costs_one_round_trip_to_redis(redis_cache, monkeypatch):
+    sent = []
+    send = redis.connection.AbstractConnection.send_packed_command
+
+    def counted(connection, command, check_health=True):
+        sent.append(command)
+        return send(connection, command, check_health)
+
+    throttling.count_request("warm", expires_in=60)  # the connection made
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counted)
+    assert throttling.count_request("k", expires_in=60) == 1
+    assert throttling.count_request("k", expires_in=60) == 2
+    assert len(sent) == 2
