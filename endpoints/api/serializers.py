@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ObjectDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured
 from django.db import models
 from rest_framework import serializers
 
@@ -106,25 +106,19 @@ def endpoint_select_related() -> list[str]:
     return paths
 
 
-def provider_settings_rows(endpoint: Endpoint) -> list[models.Model]:
-    """The rows the selected provider's nested settings show (as already loaded)."""
+def provider_settings_timestamp_fields() -> dict[str, list[str]]:
+    """For each provider with settings in the API, the ``updated_at`` paths (from the
+    endpoint, as for ``.values()``) of the rows its nested settings show: the settings,
+    then each row its serializer's ``select_related`` reaches."""
+    fields = {}
     for provider, serializer_class in provider_settings_serializers():
-        if provider.id != endpoint.handover_provider:
-            continue
-        try:
-            settings = getattr(endpoint, provider.get_settings_accessor())
-        except ObjectDoesNotExist:
-            return []
-        rows = [settings]
+        accessor = provider.get_settings_accessor()
+        rows = [accessor]
         for path in serializer_class.select_related:
-            row = settings
-            for attribute in path.split("__"):
-                row = getattr(row, attribute, None)
-                if row is None:
-                    break
-                rows.append(row)
-        return rows
-    return []
+            names = path.split("__")
+            rows += ["__".join([accessor, *names[:depth]]) for depth in range(1, len(names) + 1)]
+        fields[provider.id] = [f"{row}__updated_at" for row in dict.fromkeys(rows)]
+    return fields
 
 
 class BlankAsNullURLField(serializers.URLField):

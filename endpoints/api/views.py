@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -19,7 +20,7 @@ from endpoints.api.serializers import (
     EndpointSerializer,
     endpoint_representation_permissions,
     endpoint_select_related,
-    provider_settings_rows,
+    provider_settings_timestamp_fields,
 )
 from endpoints.api.viewsets import ConfigurationViewSet
 from endpoints.models import Endpoint
@@ -88,5 +89,11 @@ class EndpointViewSet(ConfigurationViewSet):
     def get_etag_permissions(self) -> Iterable[str]:
         return endpoint_representation_permissions()
 
-    def get_etag_timestamps(self, instance: Endpoint) -> Iterable[datetime]:
-        return [instance.updated_at, *(row.updated_at for row in provider_settings_rows(instance))]
+    def get_etag_fields(self) -> Sequence[str]:
+        providers = provider_settings_timestamp_fields().values()
+        return ["updated_at", "handover_provider", *(path for paths in providers for path in paths)]
+
+    def get_etag_timestamps(self, values: Mapping[str, Any]) -> Iterable[datetime]:
+        # The selected provider's rows only: the others' settings show as null.
+        shown = provider_settings_timestamp_fields().get(values["handover_provider"], [])
+        return [values["updated_at"], *(values[path] for path in shown if values[path] is not None)]

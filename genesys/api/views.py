@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
-
 from drf_spectacular.utils import extend_schema, extend_schema_view
 
 from endpoints.api.confinement import NO_CHANNEL
@@ -26,6 +23,3 @@ class OAuth2ConnectionViewSet(ConfigurationViewSet):
     # permission to look).
     endpoint_lookup = NO_CHANNEL
     lookup_value_converter = "int"
-
-    def get_etag_timestamps(self, instance: OAuth2Connection) -> Iterable[datetime]:
-        return [instance.updated_at]

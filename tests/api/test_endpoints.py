@@ -200,8 +200,9 @@ def test_filters_and_ordering(api, query, expected):
 
 
 # Token and user (1), the user's permissions and its groups' (1: security.backends), count
-# (1), page (1); no transaction around the request (endpoints.api.transactions).
-LIST_QUERIES = 4
+# (1), the page's ETag fields (1), the page's endpoints whose bodies are not kept (1); no
+# transaction around the request (endpoints.api.transactions).
+LIST_QUERIES = 5
 
 
 @pytest.mark.parametrize("endpoints", [1, 500])
@@ -218,6 +219,23 @@ def test_listing_costs_the_same_queries_for_1_or_500_endpoints(
     results = response.json()["results"]
     assert len(results) == min(2 * endpoints, 500)
     assert any(item["genesys"] for item in results)
+
+
+@pytest.mark.parametrize("endpoints", [1, 50])
+def test_a_repeated_list_costs_two_light_queries(api, django_assert_num_queries, endpoints):
+    GenesysSettingsFactory.create_batch(endpoints)
+    api.get(LIST_URL)
+    with django_assert_num_queries(2) as queries:  # count, the page's ETag fields
+        assert len(api.get(LIST_URL).json()["results"]) == endpoints
+    assert all("queue_name" not in query["sql"] for query in queries.captured_queries)
+
+
+def test_a_repeated_detail_costs_one_light_query(api, django_assert_num_queries):
+    endpoint = GenesysSettingsFactory().endpoint
+    api.get(detail_url(endpoint))
+    with django_assert_num_queries(1) as queries:  # the ETag fields; the body is kept
+        assert api.get(detail_url(endpoint)).json()["genesys"]["queue_name"]
+    assert "queue_name" not in queries.captured_queries[0]["sql"]
 
 
 def test_etag_answers_304_while_unchanged(api):

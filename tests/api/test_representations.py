@@ -12,7 +12,9 @@ from django.test import override_settings
 from django.urls import reverse
 
 from endpoints.api import serializers
+from endpoints.api.permissions import ViewModelPermission
 from endpoints.api.representations import RepresentationCache, bodies
+from endpoints.api.views import EndpointViewSet
 from endpoints.models import Endpoint
 from genesys.models import GenesysSettings, OpenMessagingSettings
 from tests.api.conftest import key_client, token_client
@@ -186,3 +188,15 @@ def test_it_keeps_the_most_recently_used():
 
     assert cache.get_many(["a", "b", "c"]) == {"a": {"n": 1}, "c": {"n": 3}}
     assert len(cache) == 2
+
+
+def test_object_permissions_are_still_checked(api, monkeypatch):
+    # The light read skips get_object(); a view whose permissions check objects takes it.
+    class NoObjects(ViewModelPermission):
+        def has_object_permission(self, request: Any, view: Any, obj: Any) -> bool:
+            return False
+
+    endpoint = EndpointFactory()
+    assert api.get(detail_url(endpoint)).status_code == 200  # its body now kept
+    monkeypatch.setattr(EndpointViewSet, "permission_classes", [NoObjects])
+    assert api.get(detail_url(endpoint)).status_code == 403
