@@ -135,36 +135,31 @@ class ConditionalRetrieveMixin:
         return Response(data) if page is None else self.get_paginated_response(data)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
-        etag, body = self._etag_and_body(request)
+        fields = self.get_etag_fields()
+        instance = None
+        if self._object_permissions_apply():
+            instance = self.get_object()  # checks them on the object
+            values = values_of(instance, fields)
+        else:
+            lookup_url_kwarg = self.lookup_url_kwarg or self.lookup_field
+            values = get_object_or_404(
+                self.filter_queryset(self.get_queryset()).values("pk", *fields),
+                **{self.lookup_field: self.kwargs[lookup_url_kwarg]},
+            )
+        etag = self.get_etag(request, values)
         if_none_match = request.headers.get("If-None-Match")
         if if_none_match and etag_matches(etag, if_none_match):
             response: HttpResponse = HttpResponseNotModified()
         else:
-            response = Response(body() if callable(body) else body)
+            body = bodies.get_many([etag]).get(etag)
+            if body is None:
+                # With the object's own ETag: it may have changed since the values were read.
+                etag, body = self.representations(request, [instance or self.get_object()])[0]
+            response = Response(body)
         response["ETag"] = etag
         # Any cache must ask again each time, and never share one client's answer.
         patch_cache_control(response, private=True, no_cache=True)
         return response
-
-    def _etag_and_body(self, request: Request) -> tuple[str, Any]:
-        """The object's ETag and its body, or a function making the body (only a 200
-        needs it)."""
-        if self._object_permissions_apply():
-            instance = self.get_object()  # checks them on the object
-            return self.representations(request, [instance])[0]
-        queryset = self.filter_queryset(self.get_queryset())
-        lookup_url_kwarg = self.lookup_url_kwarg or self.lookup_field
-        values = get_object_or_404(
-            queryset.values("pk", *self.get_etag_fields()),
-            **{self.lookup_field: self.kwargs[lookup_url_kwarg]},
-        )
-        etag = self.get_etag(request, values)
-        kept = bodies.get_many([etag]).get(etag)
-        if kept is not None:
-            return etag, kept
-        instance = self.get_object()
-        # Its own ETag: it may have changed since the values were read.
-        return self.representations(request, [instance])[0]
 
     def _object_permissions_apply(self) -> bool:
         """Whether a permission class of the view checks objects, not only the model (the

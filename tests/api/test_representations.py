@@ -200,3 +200,17 @@ def test_object_permissions_are_still_checked(api, monkeypatch):
     assert api.get(detail_url(endpoint)).status_code == 200  # its body now kept
     monkeypatch.setattr(EndpointViewSet, "permission_classes", [NoObjects])
     assert api.get(detail_url(endpoint)).status_code == 403
+
+
+def test_a_304_serializes_nothing_even_where_no_body_is_kept(
+    api, serialized, django_assert_num_queries
+):
+    endpoint = GenesysSettingsFactory(endpoint__name="Support").endpoint
+    etag = api.get(detail_url(endpoint))["ETag"]
+    bodies.clear()  # as in another process, which never served it
+
+    with django_assert_num_queries(1):  # the ETag's columns
+        response = api.get(detail_url(endpoint), HTTP_IF_NONE_MATCH=etag)
+
+    assert response.status_code == 304
+    assert serialized == ["Support"]  # the first request's only
