@@ -12,6 +12,14 @@ Django closes old connections around each request; Celery's Django fixup closes 
 connection around each task, whatever ``CONN_MAX_AGE`` says:
 ``reuse_connections_between_tasks`` gives workers Django's request rule instead. The relay
 closes old connections around each job of its threads (``endpoints.handovers.relay_threads``).
+
+On PostgreSQL, statements are bound on the server and prepared once a connection has run
+them ``DATABASE_PREPARE_THRESHOLD`` times (psycopg's automatic prepared statements, which
+Django turns off unless asked): PostgreSQL then plans the relay's hot statements once per
+connection instead of on every execution, and planning a statement of many joins took
+longer than running it (bench/README.md). ``DATABASE_SERVER_SIDE_BINDING=false`` restores
+Django's default (client-side binding, nothing prepared), for a pooler that cannot keep
+prepared statements (PgBouncer in transaction mode before 1.21).
 """
 
 from __future__ import annotations
@@ -29,6 +37,9 @@ DEFAULT_CONN_MAX_AGE = 600
 #: (and around every task when it is not): never, here; ``close_old_connections`` decides.
 CELERY_DB_REUSE_MAX = 2**62
 
+#: A statement is prepared on its fifth execution on a connection (psycopg's default).
+DEFAULT_PREPARE_THRESHOLD = 5
+
 
 def database_config(env: environ.Env, *, default_url: str) -> dict[str, Any]:
     """``DATABASES["default"]`` from ``DATABASE_URL``, with persistent connections."""
@@ -42,6 +53,14 @@ def database_config(env: environ.Env, *, default_url: str) -> dict[str, Any]:
         config["CONN_HEALTH_CHECKS"] = env.parse_value(given["conn_health_checks"][-1], bool)
     else:
         config["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        options = config.setdefault("OPTIONS", {})
+        if env.bool("DATABASE_SERVER_SIDE_BINDING", default=True):
+            options.setdefault("server_side_binding", True)
+            options.setdefault(
+                "prepare_threshold",
+                env.int("DATABASE_PREPARE_THRESHOLD", default=DEFAULT_PREPARE_THRESHOLD),
+            )
     return config
 
 

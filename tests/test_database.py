@@ -1,10 +1,12 @@
-"""``handover_portal.database``: persistent connections by default, with health checks."""
+"""``handover_portal.database``: persistent connections by default, with health checks, and
+prepared statements on PostgreSQL."""
 
 from __future__ import annotations
 
 import environ
 import pytest
 from django.conf import settings
+from django.db import connection
 
 from handover_portal import database
 from handover_portal.celery import app
@@ -16,7 +18,13 @@ POSTGRES = "postgres://portal@db.example:5432/portal"
 @pytest.fixture
 def config(monkeypatch):
     """``database_config`` under the given environment variables (and no others of ours)."""
-    for name in ("DATABASE_URL", "DATABASE_CONN_MAX_AGE", "DATABASE_CONN_HEALTH_CHECKS"):
+    for name in (
+        "DATABASE_URL",
+        "DATABASE_CONN_MAX_AGE",
+        "DATABASE_CONN_HEALTH_CHECKS",
+        "DATABASE_SERVER_SIDE_BINDING",
+        "DATABASE_PREPARE_THRESHOLD",
+    ):
         monkeypatch.delenv(name, raising=False)
 
     def configured(**variables: str) -> dict:
@@ -79,3 +87,38 @@ def test_the_settings_use_it():
 def test_celerys_fixup_is_told_to_leave_connections_open():
     # Read by celery.fixups.django.DjangoWorkerFixup under exactly this name.
     assert app.conf.get("CELERY_DB_REUSE_MAX") == database.CELERY_DB_REUSE_MAX
+
+
+def test_postgresql_binds_on_the_server_and_prepares_repeated_statements(config):
+    options = config(DATABASE_URL=POSTGRES)["OPTIONS"]
+    assert options["server_side_binding"] is True
+    assert options["prepare_threshold"] == database.DEFAULT_PREPARE_THRESHOLD == 5
+    assert config(DATABASE_URL=POSTGRES, DATABASE_PREPARE_THRESHOLD="1")["OPTIONS"] == {
+        "server_side_binding": True,
+        "prepare_threshold": 1,
+    }
+    # Django's default again, for a pooler that cannot keep prepared statements.
+    assert "server_side_binding" not in config(
+        DATABASE_URL=POSTGRES, DATABASE_SERVER_SIDE_BINDING="false"
+    ).get("OPTIONS", {})
+    assert "server_side_binding" not in config().get("OPTIONS", {})  # SQLite
+
+
+@pytest.mark.django_db
+def test_a_statement_run_again_is_planned_once_per_connection():
+    """On PostgreSQL the fifth run of a statement prepares it: PostgreSQL keeps its plan
+    for the connection (``pg_prepared_statements`` lists what this session prepared)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    from endpoints.models import Handover
+
+    def prepared() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                           ["%endpoints_handover%"])  # fmt: skip
+            return cursor.fetchone()[0]
+
+    before = prepared()
+    for pk in range(database.DEFAULT_PREPARE_THRESHOLD + 1):
+        list(Handover.objects.filter(pk=pk))
+    assert prepared() == before + 1
