@@ -144,6 +144,8 @@ def test_two_beats_at_once_end_each_handover_once():
 def test_a_sweep_costs_the_same_statements_for_10_or_200_due():
     """Set-based: a batch is written in a fixed number of statements, with callbacks or
     without, whatever the number due in it (and the number open but not due)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite takes 999 parameters a statement: bulk_create splits a batch")
     quiet, heard = EndpointFactory(), EndpointFactory(callback_url=CALLBACK_URL)
 
     def sweep(due: int, not_due: int) -> int:
