@@ -74,6 +74,7 @@ def outbox_send(handover_id: int) -> float | None:
 
     Returns in how many seconds to run again (a row waits for a retry), or ``None``.
     """
+
     with leases.holding(handover_id, leases.SENDER) as lease:
         if lease is None:
             return None  # another worker is on this handover
@@ -93,27 +94,56 @@ def due_by_status(prefix: str = "handover__") -> Q:
 
 
 def next_row(handover_id: int, *, with_handover: bool = True) -> OutboundMessage | None:
-    """The row the worker acts on next, if any (due or waiting for its retry), read in one
-    statement with its handover's status now (``handover_status``) and, ``with_handover``,
-    the handover and its endpoint."""
+    """The row the worker acts on next, if any (due or waiting for its retry), read with its
+    handover's status now (``handover_status``) and, ``with_handover``, the handover and its
+    endpoint: one statement, two if the first unsent row is not due.
+
+    The first unsent row is due whenever the handover's rows are as its services leave
+    them (the start first; messages only once queued; unsent messages failed at the end),
+    so it is read without the rule of what is due (``due_by_status``, which cost as much to
+    compile as the rest of the read) and checked against it here; only a row the rule
+    holds back makes the read again with the rule.
+    """
+    row = _first_unsent(handover_id, with_handover=with_handover)
+    if row is not None and row.kind not in DUE_KINDS[row.handover_status]:
+        row = _first_unsent(handover_id, with_handover=with_handover, due=due_by_status())
+    if row is not None and with_handover:
+        if len(_providers_seen) >= PROVIDERS_SEEN:
+            _providers_seen.clear()  # all at once: rare, and safe beside other threads
+        _providers_seen[handover_id] = row.handover.provider
+    return row
+
+
+def _first_unsent(handover_id: int, *, with_handover: bool, due: Q | None = None):
     # Receipts after everything else: one waiting for its retry never holds up a message.
     receipts_last = Case(
         When(kind=Kind.RECEIPT, then=Value(1)), default=Value(0), output_field=IntegerField()
     )
-    rows = OutboundMessage.objects.filter(
-        due_by_status(), handover_id=handover_id, status__in=UNSENT
-    ).annotate(handover_status=F("handover__status"))
+    rows = OutboundMessage.objects.filter(handover_id=handover_id, status__in=UNSENT)
+    if due is not None:
+        rows = rows.filter(due)
+    rows = rows.annotate(handover_status=F("handover__status"))
     if with_handover:
-        rows = rows.select_related(
-            "handover__endpoint", *(f"handover__{path}" for path in transports_related())
-        )
+        provider = _providers_seen.get(handover_id)
+        related = transports_related(None if provider is None else [provider])
+        rows = rows.select_related("handover__endpoint", *(f"handover__{p}" for p in related))
     return rows.order_by(receipts_last, "pk").first()
 
 
-def transports_related() -> list[str]:
-    """What the configured providers' transports read of a handover (``related``)."""
+#: Handovers whose provider this process has read (a handover's provider never changes),
+#: so that their rows are read with that provider's tables only: joining every provider's
+#: made the read cost twice as much to compile and plan.
+PROVIDERS_SEEN = 10_000
+_providers_seen: dict[int, str] = {}
+
+
+def transports_related(providers: list[str] | None = None) -> list[str]:
+    """What the transports of ``providers`` (by default every configured provider) read of
+    a handover (``related``)."""
     paths: set[str] = set()
-    for provider in get_providers().values():
+    for name, provider in get_providers().items():
+        if providers is not None and name not in providers:
+            continue
         try:
             paths.update(provider.get_transport().related)
         except Exception:  # noqa: S112 (no transport, or one that fails to load: read lazily)
@@ -192,6 +222,7 @@ def _send_due(lease: Lease) -> float | None:
             transport = transport_for(handover)
             if row.status == OutboxStatus.SENDING and _arrived(lease, transport, handover, row):
                 continue
+
             _begin_attempt(lease, row)
             begun = True
             remote_id = _perform(transport, handover, row)

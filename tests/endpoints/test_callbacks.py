@@ -112,7 +112,7 @@ def test_the_signing_secret_is_encrypted_and_never_logged(channel, handover, cap
     assert SIGNING_SECRET not in caplog.text
 
 
-def test_a_worker_whose_lease_was_taken_over_posts_nothing_more(channel, handover):
+def test_a_worker_whose_lease_was_taken_over_posts_nothing_more(channel, handover, settings):
     from django.utils import timezone
 
     from endpoints.handovers import callbacks, leases
@@ -120,7 +120,8 @@ def test_a_worker_whose_lease_was_taken_over_posts_nothing_more(channel, handove
 
     record(handover, "hello")
     old = leases.claim(handover.pk, leases.CALLBACK)
-    # Its lease runs out and another worker takes it.
+    # Its lease runs out (by its clock and the database's) and another worker takes it.
+    old.renewed_at -= settings.RELAY_LEASE_SECONDS
     Handover.objects.filter(pk=handover.pk).update(callback_lease_until=timezone.now())
     assert leases.claim(handover.pk, leases.CALLBACK) is not None
     with pytest.raises(leases.LeaseLost):
