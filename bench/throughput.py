@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 
 from bench.api import wait_until
+from bench.load import run_load
 from bench.services import Services
 from bench.sizes import Size
 from bench.stack import BenchStack
@@ -21,6 +22,8 @@ from bench.traffic import guest_messages_at, p, send_messages, start_handovers, 
 
 #: The longest one run may take to relay everything (then it reports what arrived).
 DRAIN_TIMEOUT = 420
+#: Seconds of the floor's load (the bare Django view) before each run's messages.
+FLOOR_SECONDS = 3.0
 
 
 def run(services: Services, size: Size) -> None:
@@ -61,6 +64,8 @@ def measure(stack, sandbox, urls, seeded, size: Size, label: str) -> None:
         timeout=120, what="every Genesys conversation", every=0.25,
     )  # fmt: skip
     start_seconds = time.monotonic() - started_at
+    # The floor: the fastest this web tier answers anything, over as many connections.
+    floor = run_load(f"{urls[0]}/bench/bare-django/", seconds=FLOOR_SECONDS, concurrency=8)
     before = guest_messages_at(sandbox)
     sent = send_messages(urls, seeded["key"], handovers, size.messages // size.handovers)
     deadline = time.monotonic() + DRAIN_TIMEOUT
@@ -81,6 +86,14 @@ def measure(stack, sandbox, urls, seeded, size: Size, label: str) -> None:
         f"  {size.handovers} starts: {size.handovers / start_seconds:,.0f}/s to the sandbox",
         f"API {queries[0] if queries else '?'}-{queries[-1] if queries else '?'} SQL/msg",
         "targets: ≥ 500/s accepted, ≥ 300/s relayed, 0/0/0",
+    )
+    row(
+        "  floor: bare Django view, same gunicorn, 8 clients",
+        f"{floor.per_second:,.0f}/s",
+        "",
+        ms(floor.p(50)),
+        ms(floor.p(99)),
+        f"accepted {sent.accept_rate / floor.per_second:.2f}x",
     )
     if sent.statuses.keys() - {202}:
         note(f"API answers: {dict(sent.statuses)}")
