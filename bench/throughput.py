@@ -6,6 +6,8 @@ Also SQL statements per API call and per worker task, and Genesys token requests
 
 Stack: gunicorn (2 workers), the workers, one relay, the sandbox; one client process
 sending over 8 connections (each handover's messages one after the other, the handovers in turn).
+Then the workers alone (``drain``): half as many messages accepted while no worker runs, then
+relayed by 1 and by 2 worker processes, so the workers' rate is not the API's.
 """
 
 from __future__ import annotations
@@ -52,6 +54,46 @@ def run(services: Services, size: Size) -> None:
             row(
                 "  token requests at Genesys (guest API: none)",
                 str(sandbox.request_count("/oauth/token")),
+            )
+    drain(services, size)
+
+
+def drain(services: Services, size: Size) -> None:
+    """The workers' own rate, with the API out of the way: the messages are accepted while
+    no worker runs (their tasks wait in the broker), then the workers start and relay the
+    backlog; relayed/s from the workers' start to the last arrival at the sandbox."""
+    count = size.messages // 2
+    row(f"  the workers alone: {count:,} messages queued first", "queued/s", "relayed/s")
+    for workers in (1, 2):
+        with BenchStack(f"drain_{workers}", services) as stack:
+            sandbox = stack.start_sandbox()
+            seeded = stack.seed("relay", "--webchat", "1")
+            url = stack.start_web()
+            stack.start_relays(1)
+            stack.start_workers(1)  # the starts create the Genesys conversations
+            handovers = start_handovers([url], seeded["key"], seeded["webchat"][0], size.handovers)
+            wait_until(
+                lambda s=sandbox: len(s.conversations()) >= size.handovers,
+                timeout=120, what="every Genesys conversation", every=0.25,
+            )  # fmt: skip
+            for worker in stack.workers:
+                worker.stop()
+            sent = send_messages([url], seeded["key"], handovers, count // size.handovers)
+            before = guest_messages_at(sandbox)
+            stack.start_workers(workers)
+            started = time.time()
+            deadline = time.monotonic() + DRAIN_TIMEOUT
+            while guest_messages_at(sandbox) - before < sent.count and time.monotonic() < deadline:
+                time.sleep(0.25)
+            verdict = verify(sandbox, sent)
+            relayed = verdict.received / (verdict.last_arrival - started) if verdict.received else 0
+            row(
+                f"    {workers} worker process(es)",
+                f"{sent.accept_rate:,.0f}/s",
+                f"{relayed:,.0f}/s",
+                "",
+                "",
+                f"{verdict.lost}/{verdict.duplicated}/{verdict.reordered}",
             )
 
 
