@@ -81,9 +81,11 @@ def run(services: Services, size: Size) -> None:
             channel.send(handover, text, f"l{n}")
             api_times.append(time.perf_counter() - started)
             accepted[text] = time.time()
+            # The arrival is the sandbox's own timestamp: polling only paces the loop (every
+            # 3 ms it kept the sandbox busy on the cores the relay runs on).
             wait_until(
                 lambda b=before: sandbox.request_count(sent_path, method="POST") > b,
-                timeout=30, what=f"message {n} at the sandbox", every=0.003,
+                timeout=30, what=f"message {n} at the sandbox", every=0.025,
             )  # fmt: skip
             direct.append(direct_post(f"latency {n}"))  # the floor, interleaved
         arrivals = {
