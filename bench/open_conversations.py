@@ -26,6 +26,8 @@ from bench.stats import heading, note, row
 
 IDLE_SECONDS = 10.0
 SETTLE_TIMEOUT = 90.0
+#: The longest the catch-up reads may go on after what is held settled.
+CATCH_UP_TIMEOUT = 300.0
 PROBES = 20
 PROBE_SECONDS = 15.0
 
@@ -68,8 +70,11 @@ def measure(stack: BenchStack, receiver: CallbackReceiver, secret: str, kind: st
         path.write_text(json.dumps({"endpoint": endpoint, "kind": kind, "conversations": fresh}))
         handovers += stack.seed("open", "--file", str(path))["handovers"]
         made += fresh
+        settling = time.monotonic()
         held = settle(sandbox, kind, step)
-        time.sleep(3)  # the backfill after each stream connects
+        # Each new stream or topic is caught up once (its history read): idle is after that.
+        caught_up = quiet(sandbox)
+        settled = time.monotonic() - settling
         rss = rss_kib(relay.pid)
         sandbox.clear_requests()
         cpu_before, t0 = cpu_seconds(relay.pid), time.monotonic()
@@ -86,6 +91,10 @@ def measure(stack: BenchStack, receiver: CallbackReceiver, secret: str, kind: st
             f"{cpu:.0%}",
             f"{reached}/{len(sample)}",
         )
+        if caught_up:
+            note(f"at {step:,}: held and caught up {settled:,.0f} s after the handovers' writing")
+        else:
+            note(f"at {step:,}: still reading Genesys {CATCH_UP_TIMEOUT:g} s after settling")
         if polls >= 1:
             note(
                 f"at {step:,}: the relay sent {polls:,.0f} GET/s to Genesys while idle: "
@@ -112,20 +121,25 @@ def shapes(sandbox) -> list[tuple[str, int]]:
 
 
 def held_now(sandbox, kind: str) -> int | None:
-    """Web chat: event-stream sockets open at the sandbox. Open Messaging: topics the
-    relay's notification channels subscribed (from the sandbox's request log)."""
+    """Web chat: event-stream sockets open at the sandbox. Open Messaging: the topics of
+    the notification channels the relay has a WebSocket open on (the sandbox's state; its
+    request log keeps only the last 1,000 requests, fewer than a catch-up of 5,000 makes)."""
+    state = sandbox.state()
     if kind == "webchat":
-        return sandbox.state()["open_streams"]
-    topics: dict[str, set[str]] = {}
-    for request in sandbox.requests("/api/v2/notifications/channels/"):
-        if not request["path"].endswith("/subscriptions") or not request["json"]:
-            continue
-        ids = {topic["id"] for topic in request["json"]}
-        if request["method"] == "PUT":
-            topics[request["path"]] = ids
-        elif request["method"] == "POST":
-            topics.setdefault(request["path"], set()).update(ids)
-    return sum(len(ids) for ids in topics.values()) if topics else 0
+        return state["open_streams"]
+    return sum(c["topics"] for c in state["notification_channels"] if c["connected"])
+
+
+def quiet(sandbox, *, seconds: float = 3.0) -> bool:
+    """Wait until the relay sends Genesys no GET for ``seconds`` (its catch-up reads are
+    done), at most ``CATCH_UP_TIMEOUT``; whether it went quiet."""
+    deadline = time.monotonic() + CATCH_UP_TIMEOUT
+    while time.monotonic() < deadline:
+        sandbox.clear_requests()
+        time.sleep(seconds)
+        if sandbox.request_count("/api/v2/", method="GET") == 0:
+            return True
+    return False
 
 
 def settle(sandbox, kind: str, wanted: int) -> int | None:
