@@ -36,11 +36,7 @@ def run(services: Services, size: Size) -> None:
     for workers in (1, 2):
         # A stack of its own each (database, sandbox, relay): nothing left from the other.
         with BenchStack(f"throughput_{workers}", services) as stack:
-            sandbox = stack.start_sandbox()
-            seeded = stack.seed("relay", "--webchat", "1")
-            url = stack.start_web()
-            stack.start_relays(1)
-            stack.start_workers(workers)
+            sandbox, seeded, url = _web_chat_stack(stack, workers)
             measure(stack, sandbox, [url], seeded, size, f"{workers} worker process(es)")
             tasks = stack.task_queries()
             total = sum(sum(counts) for counts in tasks.values())
@@ -66,16 +62,10 @@ def drain(services: Services, size: Size) -> None:
     row(f"  the workers alone: {count:,} messages queued first", "queued/s", "relayed/s")
     for workers in (1, 2):
         with BenchStack(f"drain_{workers}", services) as stack:
-            sandbox = stack.start_sandbox()
-            seeded = stack.seed("relay", "--webchat", "1")
-            url = stack.start_web()
-            stack.start_relays(1)
-            stack.start_workers(1)  # the starts create the Genesys conversations
+            # One worker for the starts (they create the Genesys conversations).
+            sandbox, seeded, url = _web_chat_stack(stack, 1)
             handovers = start_handovers([url], seeded["key"], seeded["webchat"][0], size.handovers)
-            wait_until(
-                lambda s=sandbox: len(s.conversations()) >= size.handovers,
-                timeout=120, what="every Genesys conversation", every=0.25,
-            )  # fmt: skip
+            _wait_for_conversations(sandbox, size.handovers)
             for worker in stack.workers:
                 worker.stop()
             sent = send_messages([url], seeded["key"], handovers, count // size.handovers)
@@ -97,14 +87,28 @@ def drain(services: Services, size: Size) -> None:
             )
 
 
+def _web_chat_stack(stack: BenchStack, workers: int):
+    """The sandbox, the seeded web chat endpoint, gunicorn, one relay and the workers."""
+    sandbox = stack.start_sandbox()
+    seeded = stack.seed("relay", "--webchat", "1")
+    url = stack.start_web()
+    stack.start_relays(1)
+    stack.start_workers(workers)
+    return sandbox, seeded, url
+
+
+def _wait_for_conversations(sandbox, count: int) -> None:
+    wait_until(
+        lambda: len(sandbox.conversations()) >= count,
+        timeout=120, what="every Genesys conversation", every=0.25,
+    )  # fmt: skip
+
+
 def measure(stack, sandbox, urls, seeded, size: Size, label: str) -> None:
     """Start the handovers, send every message, wait until they are at the sandbox, verify."""
     started_at = time.monotonic()
     handovers = start_handovers(urls, seeded["key"], seeded["webchat"][0], size.handovers)
-    wait_until(
-        lambda: len(sandbox.conversations()) >= size.handovers,
-        timeout=120, what="every Genesys conversation", every=0.25,
-    )  # fmt: skip
+    _wait_for_conversations(sandbox, size.handovers)
     start_seconds = time.monotonic() - started_at
     # The floor: the fastest this web tier answers anything, over as many connections.
     floor = run_load(f"{urls[0]}/bench/bare-django/", seconds=FLOOR_SECONDS, concurrency=8)
