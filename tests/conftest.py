@@ -9,6 +9,19 @@ from django.core.cache import cache
 from tests.factories import CLIENT_SECRET, GenesysSettingsFactory, OAuth2ConnectionFactory
 
 
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``@pytest.mark.postgresql("why")``: the test is of PostgreSQL's behaviour (its row
+    locks, the SQL written for it); on SQLite (``make test`` without ``DATABASE_URL``) it
+    is skipped with that reason."""
+    marker = item.get_closest_marker("postgresql")
+    if marker is None:
+        return
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip(f"PostgreSQL only: {marker.args[0] if marker.args else 'its behaviour'}")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _in_memory_broker():
     """Tasks enqueued by the code under test go nowhere, unless a test brings a worker."""

@@ -141,11 +141,10 @@ def test_two_beats_at_once_end_each_handover_once():
         assert kinds(handover).count("ended") == 1
 
 
+@pytest.mark.postgresql("SQLite takes 999 parameters a statement: bulk_create splits a batch")
 def test_a_sweep_costs_the_same_statements_for_10_or_200_due():
     """Set-based: a batch is written in a fixed number of statements, with callbacks or
     without, whatever the number due in it (and the number open but not due)."""
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite takes 999 parameters a statement: bulk_create splits a batch")
     quiet, heard = EndpointFactory(), EndpointFactory(callback_url=CALLBACK_URL)
 
     def sweep(due: int, not_due: int) -> int:
@@ -238,6 +237,7 @@ def test_warnings_are_numbered_after_each_handovers_last_event():
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.postgresql("SKIP LOCKED: SQLite has no row locks")
 def test_a_handover_being_written_to_is_skipped_not_waited_for():
     """A message holds the handover's row (and, through ``lock_handover``, its endpoint's):
     the beat ends the others at once, the message keeps that one open."""

@@ -85,6 +85,7 @@ def queued_until(handover: Handover):
 # The runtime API
 
 
+@pytest.mark.postgresql("FOR UPDATE OF: SQLite locks the whole database instead")
 @pytest.mark.django_db(transaction=True)
 def test_a_message_costs_the_api_four_statements_under_a_lock_of_the_handover_only(grace):
     endpoint = GenesysSettingsFactory().endpoint

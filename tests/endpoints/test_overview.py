@@ -108,4 +108,5 @@ def test_the_same_queries_for_1_or_200_handovers(endpoints: dict) -> None:
             ended_at=NOW - timedelta(minutes=index * 7 - 1),
         )
     assert (_queries(None), _queries(endpoints["A"].pk)) == few
-    assert few[0] <= 4
+    # PostgreSQL takes the percentiles in SQL; SQLite reads the recent durations instead.
+    assert few[0] <= (4 if connection.vendor == "postgresql" else 9)

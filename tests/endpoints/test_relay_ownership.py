@@ -7,7 +7,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.utils import timezone
 
 from endpoints.handovers import relay_ownership as ownership
@@ -123,10 +123,9 @@ def test_a_relay_of_other_providers_takes_no_share(handovers):
     assert poll(A) == handovers  # B does not count as a replica of the Genesys relay
 
 
+@pytest.mark.postgresql("several replicas need its row locks")
 @pytest.mark.django_db(transaction=True)
 def test_no_handover_is_owned_twice_by_replicas_polling_at_once():
-    if connection.vendor != "postgresql":
-        pytest.skip("several replicas need PostgreSQL's row locks")
     # A provider of its own: a relay process of the e2e tests may be running.
     providers = ["concurrent"]
     handovers = {HandoverFactory(provider="concurrent", status="queued").pk for _ in range(20)}

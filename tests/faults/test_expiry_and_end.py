@@ -38,6 +38,7 @@ pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 SCENARIO = 8  # its number in the README's table and the figures
 
 
+@pytest.mark.postgresql("the race needs row locks (SQLite locks the whole database)")
 def test_ending_keeps_a_handover_written_to_meanwhile_and_survives_a_broker_outage(
     faults, sandbox, figures
 ):

@@ -239,10 +239,9 @@ def test_dead_letters_are_listed_and_replayed_from_the_admin(
 # The worker's lock never holds up a webhook's INSERT
 
 
+@pytest.mark.postgresql("row locks (SQLite has none)")
 @pytest.mark.django_db(transaction=True)
 def test_a_webhook_is_stored_at_once_while_a_worker_holds_the_endpoint(client, monkeypatch):
-    if db_connection.vendor != "postgresql":
-        pytest.skip("row locks: PostgreSQL only (SQLite has none)")
     om_handover = HandoverFactory(
         endpoint=OpenMessagingSettingsFactory().endpoint, provider="genesys_om"
     )
