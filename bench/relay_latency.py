@@ -7,6 +7,11 @@
   callback's arrival at a local receiver, against a direct POST of the same body to the
   same receiver.
 
+Then the same for an Open Messaging handover: user → Genesys to the message's arrival at the
+sandbox's inbound API, against a direct POST of the same body to that API; agent → channel
+through the integration's webhook (gunicorn), the inbox and the worker, against the same
+direct POST to the receiver.
+
 Stack: gunicorn (2 workers), one Celery worker (concurrency 2), one relay, the sandbox.
 """
 
@@ -17,18 +22,23 @@ import hmac
 import json
 import secrets
 import time
+import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
 
 from bench.api import Channel, wait_until
 from bench.receiver import CallbackReceiver
+from bench.seed import SANDBOX
 from bench.services import Services
 from bench.sizes import Size
 from bench.stack import BenchStack
 from bench.stats import heading, ms, note, percentile, row
+
+#: The sandbox's Open Messaging inbound API.
+INBOUND = "/api/v2/conversations/messages/{integration}/inbound/open"
 
 
 def _iso_seconds(timestamp: str) -> float:
@@ -45,6 +55,11 @@ def _figures(label: str, samples: list[float], floor: list[float]) -> None:
 
 
 def run(services: Services, size: Size) -> None:
+    web_chat(services, size)
+    open_messaging(services, size)
+
+
+def web_chat(services: Services, size: Size) -> None:
     heading("Relay latency (web chat; one message at a time)")
     secret = secrets.token_hex(24)
     with BenchStack("latency", services) as stack, CallbackReceiver(secret) as receiver:
@@ -101,24 +116,120 @@ def run(services: Services, size: Size) -> None:
         if missing:
             note(f"{len(missing)} user messages never reached the sandbox")
 
-        # Genesys agent → the channel's callback
-        agent_latency = []
-        direct_callbacks = []
-        direct_callback = _direct_callback(receiver, secret)
-        for n in range(count):
-            expected = len(receiver.arrivals) + 1
-            started = time.perf_counter()
-            sandbox.agent_send(cid, f"agent {n}")
-            if not receiver.wait_for(expected, timeout=30):
-                raise TimeoutError(f"agent message {n}'s callback did not arrive")
-            arrived, event = receiver.arrivals[expected - 1]
-            agent_latency.append(arrived - started)
-            direct_callbacks.append(direct_callback(event))  # the floor, interleaved
-        _figures("agent → callback (sandbox → receiver)", agent_latency, direct_callbacks)
+        _agent_to_callback(receiver, secret, count, lambda n: sandbox.agent_send(cid, f"agent {n}"))
         note(
             f"{count:,} messages each way; sandbox timestamps have millisecond resolution; "
             f"callbacks with a bad signature: {receiver.bad_signatures}"
         )
+
+
+def _agent_to_callback(
+    receiver: CallbackReceiver, secret: str, count: int, agent_says: Callable[[int], Any]
+) -> None:
+    """``count`` agent messages one at a time, each timed from the sandbox's control call
+    to the signed callback's arrival, each followed by the floor (a direct POST)."""
+    agent_latency = []
+    direct_callbacks = []
+    direct_callback = _direct_callback(receiver, secret)
+    for n in range(count):
+        expected = len(receiver.arrivals) + 1
+        started = time.perf_counter()
+        agent_says(n)
+        if not receiver.wait_for(expected, timeout=30):
+            raise TimeoutError(f"agent message {n}'s callback did not arrive")
+        arrived, event = receiver.arrivals[expected - 1]
+        agent_latency.append(arrived - started)
+        direct_callbacks.append(direct_callback(event))  # the floor, interleaved
+    _figures("agent → callback (sandbox → receiver)", agent_latency, direct_callbacks)
+
+
+def open_messaging(services: Services, size: Size) -> None:
+    heading("Relay latency (Open Messaging; one message at a time)")
+    secret = secrets.token_hex(24)
+    with BenchStack("latency_om", services) as stack, CallbackReceiver(secret) as receiver:
+        sandbox = stack.start_sandbox()
+        seeded = stack.seed(
+            "relay", "--webchat", "0", "--open-messaging",
+            "--callback-url", receiver.url, "--secret", secret,
+        )  # fmt: skip
+        url = stack.start_web()
+        sandbox.put_open_integration(url + seeded["webhook_path"], seeded["webhook_secret"])
+        stack.start_workers(1)
+        stack.start_relays(1)
+        channel = Channel(url, seeded["key"])
+        handover = channel.start(seeded["open_messaging"])["id"]
+        channel.send(handover, "I need a human", "first")  # Genesys's conversation starts
+        [conversation] = wait_until(
+            lambda: sandbox.om_conversations(), timeout=30, what="the Genesys conversation"
+        )
+        cid = conversation["id"]
+        sandbox.om_agent_join(cid, "Bench Agent")
+        if not receiver.wait_for(1, timeout=30):
+            raise TimeoutError("the agent_joined callback did not arrive")
+        count = size.latency_messages
+        row("", "p50", "p95", "p99", "ratio / target")
+
+        inbound = f"{INBOUND.format(integration=SANDBOX['open_integration_id'])}/message"
+        accepted: dict[str, float] = {}
+        direct_post = _direct_inbound_post(sandbox)
+        direct = []
+        for n in range(count):
+            text = f"latency {n}"
+            before = sandbox.request_count(inbound, method="POST")
+            channel.send(handover, text, f"l{n}")
+            accepted[text] = time.time()
+            wait_until(
+                lambda b=before: sandbox.request_count(inbound, method="POST") > b,
+                timeout=30, what=f"message {n} at the sandbox", every=0.025,
+            )  # fmt: skip
+            direct.append(direct_post(text))
+        arrivals = {
+            m["text"]: _iso_seconds(m["time"])
+            for m in sandbox.om_conversation(cid)["messages"]
+            if m["direction"] == "Inbound"
+        }
+        user_latency = [arrivals[t] - accepted[t] for t in accepted if t in arrivals]
+        _figures("user → Genesys (API 202 → at the sandbox)", user_latency, direct)
+        if len(user_latency) < count:
+            note(f"{count - len(user_latency)} user messages never reached the sandbox")
+
+        _agent_to_callback(
+            receiver, secret, count, lambda n: sandbox.om_agent_send(cid, f"agent {n}")
+        )
+        note(
+            f"{count:,} messages each way; agent → callback through the integration's "
+            "webhook (gunicorn), the inbox and a worker; callbacks with a bad signature: "
+            f"{receiver.bad_signatures}"
+        )
+
+
+def _direct_inbound_post(sandbox: Any) -> Callable[[str], float]:
+    """The floor: the same body POSTed straight to the sandbox's inbound API, as a user of
+    a conversation of its own (with a token of the demo client); returns the round trip."""
+    http = requests.Session()
+    token = http.post(
+        f"{sandbox.url}/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(SANDBOX["client_id"], SANDBOX["client_secret"]),
+    ).json()["access_token"]
+    http.headers["Authorization"] = f"Bearer {token}"
+    url = sandbox.url + INBOUND.format(integration=SANDBOX["open_integration_id"]) + "/message"
+    user = uuid.uuid4().hex
+
+    def post(text: str) -> float:
+        body = {
+            "channel": {
+                "messageId": uuid.uuid4().hex,
+                "from": {"id": user, "idType": "Opaque", "nickname": "Direct"},
+                "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            },
+            "text": text,
+        }
+        started = time.perf_counter()
+        http.post(url, json=body).raise_for_status()
+        return time.perf_counter() - started
+
+    return post
 
 
 def _direct_guest_post(sandbox: Any) -> Callable[[str], float]:
