@@ -104,12 +104,11 @@ def test_postgresql_binds_on_the_server_and_prepares_repeated_statements(config)
     assert "server_side_binding" not in config().get("OPTIONS", {})  # SQLite
 
 
+@pytest.mark.postgresql("prepared statements are its own")
 @pytest.mark.django_db
 def test_a_statement_run_again_is_planned_once_per_connection():
     """On PostgreSQL the fifth run of a statement prepares it: PostgreSQL keeps its plan
     for the connection (``pg_prepared_statements`` lists what this session prepared)."""
-    if connection.vendor != "postgresql":
-        pytest.skip("prepared statements are PostgreSQL's")
     from endpoints.models import Handover
 
     def prepared() -> int:
