@@ -118,6 +118,21 @@ def e2e(e2e_stack: Stack, sandbox: Any, settings: Any) -> Iterator[Stack]:
     use_broker("memory://")
 
 
+def sweep_until(check: Callable[[], Any], *, what: str, stack: Stack) -> Any:
+    """Run the beat's expiry task, again each second, until ``check`` holds, as the beat
+    does: a sweep skips a handover whose row another writer holds at that moment (``SKIP
+    LOCKED``; the relay's ownership claim is one), and the next sweep takes it."""
+    from endpoints.handovers import tasks
+
+    def swept() -> Any:
+        result = check()
+        if not result:
+            tasks.handovers_expire_task.delay()
+        return result
+
+    return wait_for(swept, what=what, stack=stack, interval=1.0)
+
+
 def wait_for(
     check: Callable[[], Any],
     *,

@@ -16,7 +16,7 @@ from endpoints.models import Handover, HandoverEvent
 from genesys.models import OpenMessagingConversation
 from genesys.open_messaging.client import SIGNATURE_HEADER, signature
 from tests.conftest import CLIENT_ID
-from tests.e2e.conftest import wait_for
+from tests.e2e.conftest import sweep_until, wait_for
 from tests.factories import WEBHOOK_SECRET, OAuth2ConnectionFactory, OpenMessagingSettingsFactory
 from tests.processes import Stack
 
@@ -286,16 +286,13 @@ def test_expiry_ends_it_and_disconnects_the_customer(e2e, sandbox, om_settings):
 
     from django.utils import timezone
 
-    from endpoints.handovers import tasks
-
     handover = start(om_settings)
     handover_message_add(handover=handover, text="hello")
     cid = conversation_id_of(handover, e2e)
     Handover.objects.filter(pk=handover.pk).update(
         expires_at=timezone.now() - timedelta(seconds=1), warn_at=None
     )
-    tasks.handovers_expire_task.delay()
-    wait_kinds(handover, ["ended"], e2e)
+    sweep_until(lambda: kinds(handover) == ["ended"], what="the end", stack=e2e)
     handover.refresh_from_db()
     assert handover.end_reason == "expired"
     wait_for(

@@ -15,7 +15,7 @@ from endpoints.handovers.callbacks import SIGNATURE_HEADER, TIMESTAMP_HEADER, ve
 from endpoints.handovers.services import handover_message_add, handover_start
 from endpoints.models import Handover, OutboundMessage
 from tests.conftest import CLIENT_ID
-from tests.e2e.conftest import wait_for
+from tests.e2e.conftest import sweep_until, wait_for
 from tests.factories import (
     GenesysSettingsFactory,
     OAuth2ConnectionFactory,
@@ -284,11 +284,9 @@ def test_expiry_warns_then_ends_and_leaves_the_genesys_chat(e2e, sandbox, endpoi
     Handover.objects.filter(pk=handover.pk).update(
         last_activity_at=past, expires_at=past + timedelta(minutes=1), warn_at=past
     )
-    tasks.handovers_expire_task.delay()
-    wait_kinds(handover, ["expiry_warning"], e2e)
+    sweep_until(lambda: kinds(handover) == ["expiry_warning"], what="the warning", stack=e2e)
     Handover.objects.filter(pk=handover.pk).update(expires_at=timezone.now())
-    tasks.handovers_expire_task.delay()
-    wait_kinds(handover, ["expiry_warning", "ended"], e2e)
+    sweep_until(lambda: kinds(handover) == ["expiry_warning", "ended"], what="the end", stack=e2e)
     handover.refresh_from_db()
     assert handover.end_reason == "expired"
     wait_for(
@@ -325,9 +323,11 @@ def test_an_expiry_of_several_leaves_each_genesys_chat(e2e, sandbox, endpoint):
     Handover.objects.filter(pk__in=[h.pk for h in handovers]).update(
         expires_at=timezone.now() - timedelta(seconds=1), warn_at=None
     )
-    tasks.handovers_expire_task.delay()
-    for handover in handovers:
-        wait_kinds(handover, ["ended"], e2e)
+    sweep_until(
+        lambda: all(kinds(handover) == ["ended"] for handover in handovers),
+        what="every end",
+        stack=e2e,
+    )
     wait_for(
         lambda: all(
             sandbox.conversation(cid)["customer"]["state"] == "DISCONNECTED" for cid in cids
