@@ -24,6 +24,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -85,42 +86,68 @@ def web_chat(services: Services, size: Size) -> None:
 
         # User → Genesys
         sent_path = f"/api/v2/webchat/guest/conversations/{cid}/members/{customer}/messages"
-        accepted: dict[str, float] = {}
-        api_times = []
-        direct_post = _direct_guest_post(sandbox)
-        direct = []
-        for n in range(count):
-            text = f"latency {n}"
-            before = sandbox.request_count(sent_path, method="POST")
-            started = time.perf_counter()
-            channel.send(handover, text, f"l{n}")
-            api_times.append(time.perf_counter() - started)
-            accepted[text] = time.time()
-            # The arrival is the sandbox's own timestamp: polling only paces the loop (every
-            # 3 ms it kept the sandbox busy on the cores the relay runs on).
-            wait_until(
-                lambda b=before: sandbox.request_count(sent_path, method="POST") > b,
-                timeout=30, what=f"message {n} at the sandbox", every=0.025,
-            )  # fmt: skip
-            direct.append(direct_post(f"latency {n}"))  # the floor, interleaved
+        sent = _user_to_genesys(
+            channel, handover, count, sandbox, sent_path, _direct_guest_post(sandbox)
+        )
         arrivals = {
             m["body"]: _iso_seconds(m["timestamp"])
             for m in sandbox.conversation(cid)["messages"]
             if m["sender"]["id"] == customer
         }
-        missing = [text for text in accepted if text not in arrivals]
-        user_latency = [arrivals[t] - accepted[t] for t in accepted if t in arrivals]
-        _figures("user → Genesys (API 202 → at the sandbox)", user_latency, direct)
-        row("  the API's own answer (POST …/messages/)", ms(percentile(api_times, 50)),
-            ms(percentile(api_times, 95)), ms(percentile(api_times, 99)), "")  # fmt: skip
-        if missing:
-            note(f"{len(missing)} user messages never reached the sandbox")
+        sent.report(arrivals)
 
         _agent_to_callback(receiver, secret, count, lambda n: sandbox.agent_send(cid, f"agent {n}"))
         note(
             f"{count:,} messages each way; sandbox timestamps have millisecond resolution; "
             f"callbacks with a bad signature: {receiver.bad_signatures}"
         )
+
+
+@dataclass
+class _UserMessages:
+    """User messages sent one at a time: when each was accepted, the API's answer times and
+    the floor's round trips."""
+
+    accepted: dict[str, float] = field(default_factory=dict)
+    api_times: list[float] = field(default_factory=list)
+    direct: list[float] = field(default_factory=list)
+
+    def report(self, arrivals: dict[str, float]) -> None:
+        """Print the figures, given each text's arrival at the sandbox (its timestamp)."""
+        latency = [arrivals[t] - at for t, at in self.accepted.items() if t in arrivals]
+        _figures("user → Genesys (API 202 → at the sandbox)", latency, self.direct)
+        row("  the API's own answer (POST …/messages/)", ms(percentile(self.api_times, 50)),
+            ms(percentile(self.api_times, 95)), ms(percentile(self.api_times, 99)), "")  # fmt: skip
+        if len(latency) < len(self.accepted):
+            note(f"{len(self.accepted) - len(latency)} user messages never reached the sandbox")
+
+
+def _user_to_genesys(
+    channel: Channel,
+    handover: str,
+    count: int,
+    sandbox: Any,
+    arrival_path: str,
+    direct_post: Callable[[str], float],
+) -> _UserMessages:
+    """``count`` user messages one at a time, each waited for at the sandbox (a POST to
+    ``arrival_path``), each followed by the floor (``direct_post`` of the same text)."""
+    sent = _UserMessages()
+    for n in range(count):
+        text = f"latency {n}"
+        before = sandbox.request_count(arrival_path, method="POST")
+        started = time.perf_counter()
+        channel.send(handover, text, f"l{n}")
+        sent.api_times.append(time.perf_counter() - started)
+        sent.accepted[text] = time.time()
+        # The arrival is the sandbox's own timestamp: polling only paces the loop (every
+        # 3 ms it kept the sandbox busy on the cores the relay runs on).
+        wait_until(
+            lambda b=before: sandbox.request_count(arrival_path, method="POST") > b,
+            timeout=30, what=f"message {n} at the sandbox", every=0.025,
+        )  # fmt: skip
+        sent.direct.append(direct_post(text))  # the floor, interleaved
+    return sent
 
 
 def _agent_to_callback(
@@ -170,28 +197,15 @@ def open_messaging(services: Services, size: Size) -> None:
         row("", "p50", "p95", "p99", "ratio / target")
 
         inbound = f"{INBOUND.format(integration=SANDBOX['open_integration_id'])}/message"
-        accepted: dict[str, float] = {}
-        direct_post = _direct_inbound_post(sandbox)
-        direct = []
-        for n in range(count):
-            text = f"latency {n}"
-            before = sandbox.request_count(inbound, method="POST")
-            channel.send(handover, text, f"l{n}")
-            accepted[text] = time.time()
-            wait_until(
-                lambda b=before: sandbox.request_count(inbound, method="POST") > b,
-                timeout=30, what=f"message {n} at the sandbox", every=0.025,
-            )  # fmt: skip
-            direct.append(direct_post(text))
+        sent = _user_to_genesys(
+            channel, handover, count, sandbox, inbound, _direct_inbound_post(sandbox)
+        )
         arrivals = {
             m["text"]: _iso_seconds(m["time"])
             for m in sandbox.om_conversation(cid)["messages"]
             if m["direction"] == "Inbound"
         }
-        user_latency = [arrivals[t] - accepted[t] for t in accepted if t in arrivals]
-        _figures("user → Genesys (API 202 → at the sandbox)", user_latency, direct)
-        if len(user_latency) < count:
-            note(f"{count - len(user_latency)} user messages never reached the sandbox")
+        sent.report(arrivals)
 
         _agent_to_callback(
             receiver, secret, count, lambda n: sandbox.om_agent_send(cid, f"agent {n}")
